@@ -1,0 +1,5 @@
+"""``python -m visiona`` runs the CLI."""
+
+from visiona.cli.app import main
+
+main()

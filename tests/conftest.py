@@ -1,0 +1,149 @@
+"""Test-wide guards: no network but loopback, an isolated weights cache, sample images."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _is_loopback(host: object) -> bool:
+    if not isinstance(host, str):
+        return False
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self: socket.socket, address: object) -> object:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+        raise ConnectionRefusedError(f"network blocked in tests: {address}")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> object:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+        raise ConnectionRefusedError(f"network blocked in tests: {address}")
+    return _real_connect_ex(self, address)
+
+
+def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+    if host is not None and not _is_loopback(host if not isinstance(host, bytes) else host.decode()):
+        raise socket.gaierror(socket.EAI_NONAME, f"name resolution blocked in tests: {host}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Block non-loopback network and give every test an empty visiona cache."""
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+    monkeypatch.setenv("VISIONA_HOME", str(tmp_path_factory.mktemp("visiona_home")))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))
+    monkeypatch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("VISIONA_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    monkeypatch.delenv("VISIONA_MAX_PIXELS", raising=False)
+
+
+@pytest.fixture
+def photos(tmp_path: Path) -> dict[str, Path]:
+    """skimage's chelsea (cat) and coffee photos saved as JPEG files."""
+    from skimage import data
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    paths = {}
+    for name in ("chelsea", "coffee"):
+        path = folder / f"{name}.jpg"
+        Image.fromarray(getattr(data, name)()).save(path, quality=95)
+        paths[name] = path
+    return paths
+
+
+@pytest.fixture
+def small_images(tmp_path: Path) -> list[Path]:
+    """Three small random RGB PNGs in a folder."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    paths = []
+    for index in range(3):
+        path = folder / f"img{index}.png"
+        Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(path)
+        paths.append(path)
+    return paths
+
+
+class _Route:
+    def __init__(self, body: bytes, status: int = 200, declared_length: int | None = None) -> None:
+        self.body, self.status, self.declared_length = body, status, declared_length
+
+
+class LoopbackServer:
+    """A real HTTP server on 127.0.0.1 serving files the test registers."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        routes: dict[str, _Route] = {}
+        self.routes = routes
+        self.requests: list[str] = []
+        requests = self.requests
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                requests.append(self.path)
+                route = routes.get(self.path)
+                if route is None:
+                    self.send_error(404, "Not Found")
+                    return
+                self.send_response(route.status)
+                length = route.declared_length or len(route.body)
+                self.send_header("Content-Length", str(length))
+                self.end_headers()
+                self.wfile.write(route.body)
+                self.wfile.flush()
+                if route.declared_length:
+                    self.close_connection = True
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def add(self, path: str, body: bytes, status: int = 200, declared_length: int | None = None) -> str:
+        self.routes[path] = _Route(body, status, declared_length)
+        return self.url + path
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def http_server():
+    server = LoopbackServer()
+    yield server
+    server.close()
