@@ -1,0 +1,15 @@
+"""Typed, validated results for every task; ``to_dict()`` is the JSON/REST schema."""
+
+from visiona.results.base import Result, register_result, result_from_dict
+from visiona.results.classification import Classification
+from visiona.results.detections import Detections, mask_to_rle, rle_to_mask
+
+__all__ = [
+    "Classification",
+    "Detections",
+    "Result",
+    "mask_to_rle",
+    "register_result",
+    "result_from_dict",
+    "rle_to_mask",
+]
