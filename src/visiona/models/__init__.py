@@ -1,0 +1,1 @@
+"""Model builders and the catalogue (curated, torchvision and timm classifiers)."""

@@ -1,0 +1,169 @@
+"""Load a model by catalogue name or checkpoint path, with the Weights record that describes it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from visiona.errors import InputNotFoundError, UsageError, WeightsError
+from visiona.models.catalog import DEFAULT_MODELS, get_spec
+from visiona.models.imagenet import numbered_class_names
+from visiona.weights.checkpoint import checkpoint_path, load_checkpoint_tensors, read_checkpoint_info
+from visiona.weights.record import Weights
+from visiona.weights.resolve import resolve_weights
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from torch import nn
+
+    from visiona.models.spec import ModelSpec
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A ready model and what it needs to be used.
+
+    Attributes:
+        module: The network in eval mode, on the CPU.
+        architecture: Catalogue name of the architecture.
+        weights: Record with preprocessing and class names (tag ``"random"`` for random init).
+        origin: Where the parameters came from: ``random``, ``file``, ``cache``, ``package``,
+            ``download`` or ``checkpoint``.
+        source: The name or path the user gave.
+        task: Task the model solves.
+    """
+
+    module: nn.Module
+    architecture: str
+    weights: Weights
+    origin: str
+    source: str
+    task: str
+
+
+_PATH_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".onnx")
+
+
+_MODEL_PREFIXES = ("timm/", "torchvision/")
+
+
+def _looks_like_path(model: str) -> bool:
+    if model.startswith(_MODEL_PREFIXES):
+        return False
+    return os.sep in model or model.endswith(_PATH_SUFFIXES) or model.startswith((".", "~"))
+
+
+def load_model(
+    model: str | Path | None = None,
+    *,
+    task: str = "classify",
+    pretrained: bool = True,
+    num_classes: int | None = None,
+    weights_file: str | Path | None = None,
+    console: Console | None = None,
+) -> LoadedModel:
+    """Build a model by name (``"resnet18"``, ``"efficientnet_lite0"``) or from a checkpoint.
+
+    Args:
+        model: Catalogue name (optionally ``.TAG``), or a visiona checkpoint path
+            (``runs/classify/x/best`` or ``.../best.safetensors``). ``None`` picks the task's default.
+        task: The task the model must solve.
+        pretrained: Load the default (or tagged) pretrained weights; ``False`` gives random init.
+        num_classes: Output classes for random init (default: the architecture's).
+        weights_file: A local weights file to use instead of the catalogue's sources.
+        console: Where a download progress bar goes.
+
+    Raises:
+        UnknownNameError: Unknown model name (with close matches).
+        WeightsUnavailableError: Pretrained weights are not on disk and cannot be fetched.
+        WeightsError: The weights file does not fit the architecture.
+    """
+    name = str(model) if model is not None else DEFAULT_MODELS.get(task)
+    if name is None:
+        raise UsageError(f"task {task!r} has no default model; pass --model NAME")
+    checkpoint = checkpoint_path(name)
+    if checkpoint is not None:
+        return _load_checkpoint(checkpoint, task)
+    if _looks_like_path(name):
+        if Path(name).expanduser().exists():
+            raise UsageError(
+                f"{name!r} is not a visiona checkpoint (.safetensors written by visiona)",
+                hint="for a plain weights file use: --model ARCHITECTURE --weights FILE",
+            )
+        raise InputNotFoundError(f"model file not found: {name!r}")
+    spec, tag = get_spec(name)
+    if spec.task != task:
+        raise UsageError(f"model {spec.name!r} solves {spec.task!r}, not {task!r}")
+    if not pretrained:
+        if tag is not None:
+            raise UsageError(f"{name!r} names pretrained weights, but random init was asked for")
+        return _random_model(spec, num_classes, name, task)
+    if not spec.weights and weights_file is None:
+        _no_weights(spec)
+    record = spec.weights_for(tag) if spec.weights else _file_record(spec, num_classes)
+    if num_classes is not None and num_classes != record.num_classes:
+        raise UsageError(
+            f"{record.full_name} has {record.num_classes} classes, not {num_classes}",
+            hint="a new head for other classes is trained with: visiona train classify",
+        )
+    resolved = resolve_weights(record, file=weights_file, console=console)
+    module = _build(spec, record.num_classes, resolved.path)
+    return LoadedModel(module.eval(), spec.name, record, resolved.origin, name, task)
+
+
+def _build(spec: ModelSpec, num_classes: int, weights_file: Path | None) -> nn.Module:
+    try:
+        return spec.build(num_classes, weights_file)
+    except RuntimeError as error:  # load_state_dict: missing/unexpected keys, shape mismatch
+        first_line = str(error).strip().splitlines()[0]
+        raise WeightsError(
+            f"{weights_file} does not fit {spec.name}: {first_line}",
+            hint="check that the file was trained for this architecture and class count",
+        ) from None
+
+
+def _random_model(spec: ModelSpec, num_classes: int | None, name: str, task: str) -> LoadedModel:
+    count = num_classes or spec.num_classes
+    record = Weights(
+        model=spec.name,
+        tag="random",
+        task=task,
+        preprocessing=spec.preprocessing,
+        class_names=numbered_class_names(count),
+        description="random initialisation",
+    )
+    return LoadedModel(_build(spec, count, None).eval(), spec.name, record, "random", name, task)
+
+
+def _file_record(spec: ModelSpec, num_classes: int | None) -> Weights:
+    count = num_classes or spec.num_classes
+    return Weights(
+        model=spec.name,
+        tag="file",
+        preprocessing=spec.preprocessing,
+        class_names=numbered_class_names(count),
+    )
+
+
+def _no_weights(spec: ModelSpec) -> NoReturn:
+    raise UsageError(
+        f"model {spec.name!r} has no pretrained weights",
+        hint="use random init (--random-init, pretrained=False) or pass --weights FILE",
+    )
+
+
+def _load_checkpoint(path: Path, task: str) -> LoadedModel:
+    info = read_checkpoint_info(path)
+    if info.weights.task != task:
+        raise UsageError(f"{path} is a {info.weights.task!r} checkpoint, not {task!r}")
+    spec, _ = get_spec(info.architecture)
+    module = _build(spec, info.weights.num_classes, None)
+    state = load_checkpoint_tensors(path)
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as error:
+        first_line = str(error).strip().splitlines()[0]
+        raise WeightsError(f"{path} does not fit {spec.name}: {first_line}") from None
+    return LoadedModel(module.eval(), spec.name, info.weights, "checkpoint", str(path), task)
