@@ -1,0 +1,1 @@
+"""Input handling: turning file, folder and glob arguments into lists of images."""
