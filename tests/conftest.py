@@ -39,7 +39,9 @@ def _guarded_connect_ex(self: socket.socket, address: object) -> object:
 
 
 def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
-    if host is not None and not _is_loopback(host if not isinstance(host, bytes) else host.decode()):
+    if host is not None and not _is_loopback(
+        host if not isinstance(host, bytes) else host.decode()
+    ):
         raise socket.gaierror(socket.EAI_NONAME, f"name resolution blocked in tests: {host}")
     return _real_getaddrinfo(host, *args, **kwargs)
 
@@ -133,7 +135,9 @@ class LoopbackServer:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def add(self, path: str, body: bytes, status: int = 200, declared_length: int | None = None) -> str:
+    def add(
+        self, path: str, body: bytes, status: int = 200, declared_length: int | None = None
+    ) -> str:
         self.routes[path] = _Route(body, status, declared_length)
         return self.url + path
 

@@ -39,7 +39,9 @@ def close_matches(name: str, candidates: Iterable[str], limit: int = 3) -> list[
     return matches
 
 
-def unknown_name_error(kind: str, name: str, candidates: Iterable[str], fix: str) -> UnknownNameError:
+def unknown_name_error(
+    kind: str, name: str, candidates: Iterable[str], fix: str
+) -> UnknownNameError:
     """Build the one-line error for an unknown name, with close matches when there are any."""
     suggestions = close_matches(name, candidates)
     message = f"unknown {kind} {name!r}"

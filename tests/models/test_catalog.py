@@ -28,7 +28,9 @@ def test_random_init_builds_and_runs(name: str) -> None:
     loaded = load_model(name, pretrained=False, num_classes=7)
     assert loaded.origin == "random" and len(loaded.weights.class_names) == 7
     with torch.no_grad():
-        out = loaded.module(torch.randn(1, 3, 224 if "lite" in name else 96, 224 if "lite" in name else 96))
+        out = loaded.module(
+            torch.randn(1, 3, 224 if "lite" in name else 96, 224 if "lite" in name else 96)
+        )
     assert out.shape == (1, 7)
 
 
@@ -37,7 +39,10 @@ def test_torchvision_weights_records_carry_metadata() -> None:
     default = spec.weights_for(None)
     assert default.tag == "imagenet1k_v2"  # torchvision's DEFAULT comes first
     assert default.sha256 == "11ad3fa6"
-    assert default.preprocessing.resize_size == 232 and default.preprocessing.input_size == (224, 224)
+    assert default.preprocessing.resize_size == 232 and default.preprocessing.input_size == (
+        224,
+        224,
+    )
     assert default.class_names[0] == "tench" and len(default.class_names) == 1000
     assert default.metrics["imagenet-1k/acc@1"] == pytest.approx(80.858)
     assert spec.weights_for("imagenet1k_v1").urls[0].endswith("resnet50-0676ba61.pth")
@@ -56,12 +61,14 @@ def test_unknown_names_and_tags() -> None:
     with pytest.raises(UnknownNameError, match="did you mean 'resnet18'"):
         get_spec("resnet19")
     spec, tag = get_spec("resnet18.nonexistent")
-    with pytest.raises(UnknownNameError, match="no weights tagged 'nonexistent'; known: imagenet1k_v1"):
+    with pytest.raises(
+        UnknownNameError, match="no weights tagged 'nonexistent'; known: imagenet1k_v1"
+    ):
         spec.weights_for(tag)
 
 
 def test_pretrained_download_offline_names_the_fix() -> None:
-    with pytest.raises(WeightsUnavailableError, match="weights for 'resnet18.imagenet1k_v1'"):
+    with pytest.raises(WeightsUnavailableError, match=r"weights for 'resnet18\.imagenet1k_v1'"):
         load_model("resnet18")
 
 
@@ -73,6 +80,9 @@ def test_random_init_with_a_tag_is_contradictory() -> None:
 def test_list_specs_by_source_and_glob() -> None:
     names = [s.name for s in list_specs("resnet1*", ["torchvision"])]
     assert names == ["resnet101", "resnet152", "resnet18"]
-    assert [s.name for s in list_specs("*", ["visiona"])] == ["efficientnet_lite0", "test_classifier"]
+    assert [s.name for s in list_specs("*", ["visiona"])] == [
+        "efficientnet_lite0",
+        "test_classifier",
+    ]
     with pytest.raises(UnknownNameError, match="unknown model source"):
         list_specs("*", ["keras"])

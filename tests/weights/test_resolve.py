@@ -140,7 +140,7 @@ def test_import_refuses_wrong_hash_unless_forced(tmp_path) -> None:
     other = tmp_path / "other.safetensors"
     save_file({"w": torch.zeros(2)}, str(other))
     record = _record(("https://example.invalid/x",), body)
-    with pytest.raises(ChecksumError, match="does not match toy.v1"):
+    with pytest.raises(ChecksumError, match=r"does not match toy\.v1"):
         import_weights(record, other)
     assert not cache_path(record).exists()
     assert import_weights(record, other, force=True).exists()

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Iterable
 
 from visiona.errors import UnknownNameError
-from visiona.models import efficientnet_lite, tiny, timm_models, torchvision_models
+from visiona.models import efficientnet_lite, timm_models, tiny, torchvision_models
 from visiona.models.spec import ModelSpec
 from visiona.registry import Registry, split_tag, unknown_name_error
 

@@ -10,7 +10,11 @@ from typing import TYPE_CHECKING, NoReturn
 from visiona.errors import InputNotFoundError, UsageError, WeightsError
 from visiona.models.catalog import DEFAULT_MODELS, get_spec
 from visiona.models.imagenet import numbered_class_names
-from visiona.weights.checkpoint import checkpoint_path, load_checkpoint_tensors, read_checkpoint_info
+from visiona.weights.checkpoint import (
+    checkpoint_path,
+    load_checkpoint_tensors,
+    read_checkpoint_info,
+)
 from visiona.weights.record import Weights
 from visiona.weights.resolve import resolve_weights
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 PREFIX = "torchvision/"
-LICENSE = "BSD-3-Clause (torchvision); ImageNet-1k training data terms apply"
+LICENSE = "BSD-3-Clause"
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,})\.")
 # DenseNet checkpoints predate a rename of their layer keys (norm.1 -> norm1).
 _DENSENET_KEY = re.compile(

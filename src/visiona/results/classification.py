@@ -40,7 +40,11 @@ class Classification(Result):
         object.__setattr__(self, "probabilities", as_array(self.probabilities, np.float32))
         object.__setattr__(self, "labels", tuple(str(label) for label in self.labels))
         k = len(self.class_ids)
-        if self.class_ids.shape != (k,) or self.probabilities.shape != (k,) or len(self.labels) != k:
+        if (
+            self.class_ids.shape != (k,)
+            or self.probabilities.shape != (k,)
+            or len(self.labels) != k
+        ):
             raise ValueError(
                 "Classification arrays disagree: "
                 f"class_ids {self.class_ids.shape}, probabilities {self.probabilities.shape}, "

@@ -126,7 +126,10 @@ class Detections(Result):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Detections:
         objects: Sequence[Mapping[str, Any]] = data.get("objects", [])
-        has = {key: bool(objects) and all(key in o for o in objects) for key in ("mask", "keypoints", "track_id")}
+        has = {
+            key: bool(objects) and all(key in o for o in objects)
+            for key in ("mask", "keypoints", "track_id")
+        }
         image_size = data.get("image_size")
         return cls(
             xyxy=[o["box"] for o in objects],

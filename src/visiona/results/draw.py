@@ -60,7 +60,7 @@ def draw_label_block(
     pad = max(2, label_size(image) // 4)
     x, y = origin
     for line in lines:
-        left, top, right, bottom = draw.textbbox((x + pad, y + pad), line, font=text_font)
+        _, _, right, bottom = draw.textbbox((x + pad, y + pad), line, font=text_font)
         draw.rectangle((x, y, right + pad, bottom + pad), fill=color)
         draw.text((x + pad, y + pad), line, fill=(255, 255, 255), font=text_font)
         y = bottom + pad

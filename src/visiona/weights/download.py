@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import http.client
 import os
-import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -77,7 +76,10 @@ def download_file(
     try:
         with urllib.request.urlopen(_request(url), timeout=timeout) as response:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with open(partial, "wb") as out, _progress(label or destination.name, total, console) as advance:
+            with (
+                open(partial, "wb") as out,
+                _progress(label or destination.name, total, console) as advance,
+            ):
                 while chunk := response.read(CHUNK_SIZE):
                     out.write(chunk)
                     digest.update(chunk)
@@ -85,8 +87,10 @@ def download_file(
                     advance(len(chunk))
     except urllib.error.HTTPError as error:
         _discard(partial)
-        raise WeightsUnavailableError(f"download failed: HTTP {error.code} {error.reason} for {url}") from None
-    except (urllib.error.URLError, OSError, http.client.HTTPException, socket.timeout) as error:
+        raise WeightsUnavailableError(
+            f"download failed: HTTP {error.code} {error.reason} for {url}"
+        ) from None
+    except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException) as error:
         _discard(partial)
         reason = getattr(error, "reason", None) or error
         raise WeightsUnavailableError(f"download failed: {reason} ({url})") from None

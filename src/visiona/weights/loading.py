@@ -39,7 +39,9 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several unpickling error types
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first_line = (
+            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        )
         raise WeightsError(
             f"{path}: refusing to load: not a plain tensor file ({first_line})",
             hint="save a state_dict with torch.save(model.state_dict(), ...) or use safetensors",

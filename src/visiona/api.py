@@ -1,0 +1,87 @@
+"""The Python API in a few functions: ``visiona.predict("classify", images)`` and friends."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from visiona.engine.predict import Predictor
+    from visiona.models.load import LoadedModel
+    from visiona.models.spec import ModelSpec
+    from visiona.results.base import Result
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_predictor(
+    task: str, model: str | None, pretrained: bool, weights_file: str | None, device: str
+) -> Predictor:
+    from visiona.engine.predict import Predictor
+
+    return Predictor.load(
+        model, task=task, pretrained=pretrained, weights_file=weights_file, device=device
+    )
+
+
+def predict(
+    task: str,
+    inputs: Any,
+    *,
+    model: str | Path | None = None,
+    pretrained: bool = True,
+    weights_file: str | Path | None = None,
+    device: str = "auto",
+    batch_size: int = 8,
+    roi: str | None = None,
+    **options: Any,
+) -> list[Result]:
+    """Run ``task`` on images and return one typed result per image.
+
+    Args:
+        task: ``"classify"`` (more tasks follow).
+        inputs: An image path, folder or glob, a PIL image, an ``(H, W, 3)`` uint8 RGB array,
+            encoded bytes, or a list of these.
+        model: Catalogue name or checkpoint path; default: the task's default model.
+        pretrained: Load pretrained weights (``False``: random init, for smoke tests).
+        weights_file: Use this local weights file for ``model``.
+        device: ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.
+        batch_size: Images per forward pass.
+        roi: Only look at a region: ``"center:0.5"`` or ``"box:x0,y0,x1,y1"``.
+        **options: Task options, e.g. ``top_k=5`` for classify.
+
+    Returns:
+        A list with one result per image (``Classification`` for classify).
+
+    Example:
+        >>> import visiona
+        >>> [top] = visiona.predict("classify", "cat.jpg")
+        >>> top.top1
+        ('Egyptian cat', 0.80)
+    """
+    from visiona.engine.preprocess import Roi
+
+    predictor = _cached_predictor(
+        task,
+        str(model) if model is not None else None,
+        pretrained,
+        str(weights_file) if weights_file is not None else None,
+        device,
+    )
+    predictor.batch_size = batch_size
+    predictor.roi = Roi.parse(roi) if roi else None
+    return predictor.predict(inputs, **options)
+
+
+def load_model(model: str | Path | None = None, **kwargs: Any) -> LoadedModel:
+    """Load a model by name or checkpoint; see :func:`visiona.models.load.load_model`."""
+    from visiona.models.load import load_model as _load
+
+    return _load(model, **kwargs)
+
+
+def list_models(pattern: str = "*", sources: tuple[str, ...] = ("visiona",)) -> list[ModelSpec]:
+    """Catalogue entries matching a glob; sources: ``visiona``, ``torchvision``, ``timm``."""
+    from visiona.models.catalog import list_specs
+
+    return list_specs(pattern, sources)

@@ -1,0 +1,58 @@
+"""The ``visiona`` command. Sub-command modules import heavy libraries only inside commands."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from visiona import __version__
+from visiona.cli import predict, weights
+from visiona.errors import VisionaError
+
+app = typer.Typer(
+    name="visiona",
+    help="visiona: an offline-first computer-vision lab (classify, detect, segment, ...).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(predict.app, name="predict")
+app.add_typer(weights.app, name="weights")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"visiona {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """visiona: one CLI over every vision task and mode."""
+
+
+def report_error(error: VisionaError) -> None:
+    """Print a user error as ``error: ...`` plus indented hint lines on stderr."""
+    sys.stderr.write(f"error: {error}\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: user errors become one message and an exit code."""
+    try:
+        app(args=argv, prog_name="visiona")
+    except VisionaError as error:
+        report_error(error)
+        raise SystemExit(error.exit_code) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None
+
+
+if __name__ == "__main__":
+    main()

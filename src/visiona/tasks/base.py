@@ -1,0 +1,59 @@
+"""Task: what differs between tasks (result type, options, postprocessing); engines do the rest.
+
+One static table maps task names to Task classes, imported lazily so the CLI stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from visiona.registry import unknown_name_error
+
+if TYPE_CHECKING:
+    from visiona.results.base import Result
+    from visiona.weights.record import Weights
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    """What postprocessing needs to know about one input image.
+
+    Attributes:
+        source: Display name of the input (path or description).
+        size: ``(width, height)`` of the decoded image.
+        roi: ``(x0, y0, x1, y1)`` of the part that was fed to the network, if not the whole image.
+    """
+
+    source: str
+    size: tuple[int, int]
+    roi: tuple[int, int, int, int] | None = None
+
+
+class Task(ABC):
+    """Hooks a mode engine asks of a task."""
+
+    name: ClassVar[str]
+    result_type: ClassVar[type[Result]]
+
+    @abstractmethod
+    def postprocess(
+        self, outputs: Any, metas: Sequence[ImageMeta], weights: Weights, **options: Any
+    ) -> list[Result]:
+        """Turn a batch of raw network outputs into one result per image."""
+
+
+TASKS: dict[str, str] = {
+    "classify": "visiona.tasks.classify:ClassifyTask",
+}
+
+
+def get_task(name: str) -> Task:
+    """An instance of the task called ``name``; unknown names raise with close matches."""
+    if name not in TASKS:
+        raise unknown_name_error("task", name, TASKS, f"known tasks: {', '.join(TASKS)}")
+    module_name, _, class_name = TASKS[name].partition(":")
+    return getattr(importlib.import_module(module_name), class_name)()
