@@ -19,7 +19,7 @@ from pathlib import Path
 from PIL import Image
 
 OUTPUT = Path(os.environ.get("VISIONA_DEMO_DIR", "demo_output")).resolve()
-PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "motorcycle_left", "cat")
+PHOTOS = ("chelsea", "coffee", "astronaut", "rocket", "camera")
 
 
 def write_sample_photos(folder: Path) -> list[Path]:
