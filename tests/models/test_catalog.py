@@ -81,6 +81,7 @@ def test_list_specs_by_source_and_glob() -> None:
     names = [s.name for s in list_specs("resnet1*", ["torchvision"])]
     assert names == ["resnet101", "resnet152", "resnet18"]
     assert [s.name for s in list_specs("*", ["visiona"])] == [
+        "cnn",
         "efficientnet_lite0",
         "test_classifier",
     ]

@@ -13,12 +13,12 @@ import functools
 from collections.abc import Iterable
 
 from visiona.errors import UnknownNameError
-from visiona.models import efficientnet_lite, timm_models, tiny, torchvision_models
+from visiona.models import efficientnet_lite, simple_cnn, timm_models, tiny, torchvision_models
 from visiona.models.spec import ModelSpec
 from visiona.registry import Registry, split_tag, unknown_name_error
 
 MODELS: Registry[ModelSpec] = Registry("model")
-for _spec in (efficientnet_lite.SPEC, tiny.SPEC):
+for _spec in (efficientnet_lite.SPEC, simple_cnn.SPEC, tiny.SPEC):
     MODELS.add(_spec.name, _spec)
 
 DEFAULT_MODELS = {"classify": "efficientnet_lite0"}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from visiona.errors import InputNotFoundError, UsageError, WeightsError
 from visiona.models.catalog import DEFAULT_MODELS, get_spec
@@ -37,6 +37,7 @@ class LoadedModel:
             ``download`` or ``checkpoint``.
         source: The name or path the user gave.
         task: Task the model solves.
+        arch_options: Options the architecture was built with (e.g. the CNN's ``blocks``).
     """
 
     module: nn.Module
@@ -45,6 +46,7 @@ class LoadedModel:
     origin: str
     source: str
     task: str
+    arch_options: dict[str, Any] = field(default_factory=dict)
 
 
 _PATH_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".onnx")
@@ -66,6 +68,7 @@ def load_model(
     pretrained: bool = True,
     num_classes: int | None = None,
     weights_file: str | Path | None = None,
+    arch_options: dict[str, Any] | None = None,
     console: Console | None = None,
 ) -> LoadedModel:
     """Build a model by name (``"resnet18"``, ``"efficientnet_lite0"``) or from a checkpoint.
@@ -77,6 +80,8 @@ def load_model(
         pretrained: Load the default (or tagged) pretrained weights; ``False`` gives random init.
         num_classes: Output classes for random init (default: the architecture's).
         weights_file: A local weights file to use instead of the catalogue's sources.
+        arch_options: Architecture options for configurable models (``{"blocks": 4}`` for
+            ``cnn``); only with random init.
         console: Where a download progress bar goes.
 
     Raises:
@@ -103,7 +108,9 @@ def load_model(
     if not pretrained:
         if tag is not None:
             raise UsageError(f"{name!r} names pretrained weights, but random init was asked for")
-        return _random_model(spec, num_classes, name, task)
+        return _random_model(spec, num_classes, name, task, arch_options)
+    if arch_options:
+        raise UsageError("architecture options apply to randomly initialised models only")
     if not spec.weights and weights_file is None:
         _no_weights(spec)
     record = spec.weights_for(tag) if spec.weights else _file_record(spec, num_classes)
@@ -117,9 +124,14 @@ def load_model(
     return LoadedModel(module.eval(), spec.name, record, resolved.origin, name, task)
 
 
-def _build(spec: ModelSpec, num_classes: int, weights_file: Path | None) -> nn.Module:
+def _build(
+    spec: ModelSpec,
+    num_classes: int,
+    weights_file: Path | None,
+    options: dict[str, Any] | None = None,
+) -> nn.Module:
     try:
-        return spec.build(num_classes, weights_file)
+        return spec.build(num_classes, weights_file, **(options or {}))
     except RuntimeError as error:  # load_state_dict: missing/unexpected keys, shape mismatch
         first_line = str(error).strip().splitlines()[0]
         raise WeightsError(
@@ -128,17 +140,20 @@ def _build(spec: ModelSpec, num_classes: int, weights_file: Path | None) -> nn.M
         ) from None
 
 
-def _random_model(spec: ModelSpec, num_classes: int | None, name: str, task: str) -> LoadedModel:
+def _random_model(
+    spec: ModelSpec, num_classes: int | None, name: str, task: str, options: dict[str, Any] | None
+) -> LoadedModel:
     count = num_classes or spec.num_classes
     record = Weights(
         model=spec.name,
         tag="random",
         task=task,
-        preprocessing=spec.preprocessing,
+        preprocessing=spec.preprocessing_for(options),
         class_names=numbered_class_names(count),
         description="random initialisation",
     )
-    return LoadedModel(_build(spec, count, None).eval(), spec.name, record, "random", name, task)
+    module = _build(spec, count, None, options).eval()
+    return LoadedModel(module, spec.name, record, "random", name, task, dict(options or {}))
 
 
 def _file_record(spec: ModelSpec, num_classes: int | None) -> Weights:
@@ -163,11 +178,13 @@ def _load_checkpoint(path: Path, task: str) -> LoadedModel:
     if info.weights.task != task:
         raise UsageError(f"{path} is a {info.weights.task!r} checkpoint, not {task!r}")
     spec, _ = get_spec(info.architecture)
-    module = _build(spec, info.weights.num_classes, None)
+    module = _build(spec, info.weights.num_classes, None, info.arch_options)
     state = load_checkpoint_tensors(path)
     try:
         module.load_state_dict(state)
     except RuntimeError as error:
         first_line = str(error).strip().splitlines()[0]
         raise WeightsError(f"{path} does not fit {spec.name}: {first_line}") from None
-    return LoadedModel(module.eval(), spec.name, info.weights, "checkpoint", str(path), task)
+    return LoadedModel(
+        module.eval(), spec.name, info.weights, "checkpoint", str(path), task, info.arch_options
+    )

@@ -5,17 +5,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from visiona.errors import UnknownNameError
+from visiona.errors import UnknownNameError, UsageError
 from visiona.weights.record import Preprocessing, Weights
 
 if TYPE_CHECKING:
     from torch import nn
 
-Builder = Callable[[int, Path | None], "nn.Module"]
-"""``build(num_classes, weights_file)`` → module; loads ``weights_file`` when given."""
+Builder = Callable[..., "nn.Module"]
+"""``build(num_classes, weights_file, **options)`` → module; loads ``weights_file`` when given.
+Architecture options (``blocks=4``) are accepted only by builders that declare them."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class ModelSpec:
         preprocessing: Preprocessing for randomly initialised models.
         num_classes: Output classes of a randomly initialised model by default.
         description: One line for listings.
+        options_preprocessing: For configurable architectures, maps architecture options to the
+            matching preprocessing (e.g. the CNN's input size); ``None`` means options are refused.
     """
 
     name: str
@@ -42,6 +44,15 @@ class ModelSpec:
     preprocessing: Preprocessing = field(default_factory=Preprocessing)
     num_classes: int = 1000
     description: str = ""
+    options_preprocessing: Callable[[dict[str, Any] | None], Preprocessing] | None = None
+
+    def preprocessing_for(self, options: dict[str, Any] | None) -> Preprocessing:
+        """Preprocessing of a randomly initialised model built with ``options``."""
+        if options and self.options_preprocessing is None:
+            raise UsageError(f"model {self.name!r} takes no architecture options")
+        if self.options_preprocessing is None:
+            return self.preprocessing
+        return self.options_preprocessing(options)
 
     @functools.cached_property
     def weights(self) -> tuple[Weights, ...]:

@@ -67,3 +67,28 @@ class ClassifyTask(Task):
             )
             for row, meta in zip(probabilities, metas, strict=True)
         ]
+
+
+def head_outputs(num_classes: int, loss: str) -> int:
+    """Output units of the head: one logit for binary cross-entropy, else one per class."""
+    if loss == "bce":
+        if num_classes != 2:
+            raise UsageError(f"--loss bce is for 2 classes; this dataset has {num_classes}")
+        return 1
+    return num_classes
+
+
+def classification_loss(loss: str, label_smoothing: float = 0.0):
+    """``loss(logits (N, C|1), targets (N,) int or (N, C) soft) -> scalar``."""
+    from torch.nn import functional as F
+
+    def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits, targets, label_smoothing=label_smoothing)
+
+    def binary(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        positive = targets[:, 1] if targets.ndim == 2 else targets.float()
+        if label_smoothing:
+            positive = positive * (1 - label_smoothing) + 0.5 * label_smoothing
+        return F.binary_cross_entropy_with_logits(logits[:, 0], positive.to(logits.dtype))
+
+    return binary if loss == "bce" else cross_entropy

@@ -29,6 +29,7 @@ class CheckpointInfo:
     architecture: str
     weights: Weights
     extra: dict[str, Any] = field(default_factory=dict)
+    arch_options: dict[str, Any] = field(default_factory=dict)
 
 
 def checkpoint_path(path: str | Path) -> Path | None:
@@ -48,8 +49,13 @@ def save_checkpoint(
     architecture: str,
     weights: Weights,
     extra: dict[str, Any] | None = None,
+    arch_options: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``model``'s parameters and its description to ``path`` (``.safetensors``)."""
+    """Write ``model``'s parameters and its description to ``path`` (``.safetensors``).
+
+    The file is written beside its destination and renamed into place, so an interrupted save
+    never leaves half a checkpoint.
+    """
     from safetensors.torch import save_model
 
     path = Path(path)
@@ -61,8 +67,11 @@ def save_checkpoint(
         "architecture": architecture,
         "weights": weights.to_json(),
         "extra": json.dumps(extra or {}),
+        "architecture_options": json.dumps(arch_options or {}),
     }
-    save_model(model, str(path), metadata=metadata)
+    partial = path.with_name(path.name + ".part")
+    save_model(model, str(partial), metadata=metadata)
+    partial.replace(path)
     return path
 
 
@@ -83,9 +92,15 @@ def read_checkpoint_info(path: str | Path) -> CheckpointInfo:
     try:
         weights = Weights.from_json(metadata["weights"])
         extra = json.loads(metadata.get("extra", "{}"))
+        arch_options = json.loads(metadata.get("architecture_options", "{}"))
     except (KeyError, ValueError, TypeError) as error:
         raise WeightsError(f"{path}: damaged visiona metadata ({error})") from None
-    return CheckpointInfo(architecture=metadata["architecture"], weights=weights, extra=extra)
+    return CheckpointInfo(
+        architecture=metadata["architecture"],
+        weights=weights,
+        extra=extra,
+        arch_options=arch_options,
+    )
 
 
 def load_checkpoint_tensors(path: str | Path) -> dict[str, torch.Tensor]:

@@ -1,0 +1,126 @@
+"""Typed training configuration: defaults < YAML file < command-line options; saved per run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from visiona.errors import UsageError
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
+SCHEDULES = ("none", "step", "exponential", "cosine", "plateau")
+LOSSES = ("cross_entropy", "bce")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a classification training run depends on.
+
+    Data: ``data`` folder, ``val_fraction``/``test_fraction``/``seed`` of the split, ``image_size``
+    (overrides the model's input size), ``augment`` preset, ``mixup``/``cutmix`` alphas.
+    Model: ``model`` name or checkpoint, ``pretrained``, ``arch_options`` (CNN shape),
+    ``freeze`` (``none``/``backbone``), ``unfreeze`` (``last:N`` or names) and ``unfreeze_epoch``
+    (the epoch a second fine-tuning stage starts; 0 = from the start).
+    Optimisation: ``optimizer``, ``lr``, ``backbone_lr`` (default ``lr / 10``), ``momentum``,
+    ``nesterov``, ``weight_decay``, ``schedule`` (+ ``step_size``, ``gamma``, ``warmup_epochs``),
+    ``loss``, ``label_smoothing``, ``epochs``, ``batch_size``, ``patience`` (early stopping on the
+    monitored metric; 0 = off), ``monitor`` (``val/acc`` or ``val/loss``).
+    Run: ``name``, ``project`` folder, ``device``, ``precision``, ``workers``, ``deterministic``,
+    ``max_bad_fraction`` of unreadable images tolerated.
+    """
+
+    data: str = ""
+    model: str = "cnn"
+    pretrained: bool = False
+    arch_options: dict[str, Any] = field(default_factory=dict)
+    image_size: int | None = None
+    val_fraction: float = 0.2
+    test_fraction: float = 0.0
+    seed: int = 0
+    augment: str = "light"
+    mixup: float = 0.0
+    cutmix: float = 0.0
+    freeze: str = "none"
+    unfreeze: str | None = None
+    unfreeze_epoch: int = 0
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    backbone_lr: float | None = None
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"
+    step_size: int = 10
+    gamma: float = 0.1
+    warmup_epochs: int = 0
+    loss: str = "cross_entropy"
+    label_smoothing: float = 0.0
+    epochs: int = 10
+    batch_size: int = 32
+    patience: int = 0
+    monitor: str = "val/acc"
+    name: str | None = None
+    project: str = "runs"
+    device: str = "auto"
+    precision: str = "32-true"
+    workers: int = 0
+    deterministic: bool = False
+    max_bad_fraction: float = 0.05
+
+    def validate(self) -> TrainConfig:
+        """Check values a user can get wrong; raises UsageError naming the option."""
+        if not self.data:
+            raise UsageError("no dataset given; pass --data DIR")
+        checks = [
+            (self.optimizer in OPTIMIZERS, f"--optimizer must be one of {', '.join(OPTIMIZERS)}"),
+            (self.schedule in SCHEDULES, f"--schedule must be one of {', '.join(SCHEDULES)}"),
+            (self.loss in LOSSES, f"--loss must be one of {', '.join(LOSSES)}"),
+            (self.freeze in ("none", "backbone"), "--freeze must be none or backbone"),
+            (self.monitor in ("val/acc", "val/loss"), "--monitor must be val/acc or val/loss"),
+            (self.lr > 0, "--lr must be positive"),
+            (self.epochs >= 1, "--epochs must be at least 1"),
+            (self.batch_size >= 1, "--batch-size must be at least 1"),
+            (0 <= self.label_smoothing < 1, "--label-smoothing must be in [0, 1)"),
+            (self.weight_decay >= 0, "--weight-decay must be >= 0"),
+            (self.workers >= 0, "--workers must be >= 0"),
+            (self.unfreeze_epoch >= 0, "--unfreeze-epoch must be >= 0"),
+            (0 <= self.max_bad_fraction <= 1, "--max-bad-fraction must be in [0, 1]"),
+            (self.image_size is None or self.image_size >= 8, "--image-size must be >= 8"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(message)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise UsageError(f"unknown training option(s) in config: {', '.join(unknown)}")
+        return cls(**data)
+
+
+def load_yaml_config(path: Path) -> dict[str, Any]:
+    """Options from a YAML file (a mapping of TrainConfig field names)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise UsageError(f"config file not found: {str(path)!r}") from None
+    except yaml.YAMLError as error:
+        raise UsageError(f"{path}: not valid YAML ({error})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a mapping of option: value")
+    return {key.replace("-", "_"): value for key, value in data.items()}
+
+
+def save_yaml_config(config: TrainConfig, path: Path) -> None:
+    import yaml
+
+    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=True))

@@ -1,0 +1,410 @@
+"""``visiona train classify``: the whole run, from folder to checkpoints, logs and plots.
+
+A run directory ``runs/classify/<name>/`` holds ``config.yaml`` (resolved), ``split.json``,
+``best.safetensors``/``last.safetensors`` (+ ``.json``), ``checkpoints/last.ckpt`` (full state for
+``--resume``), ``logs/`` (CSV and TensorBoard) and ``curves.png``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from visiona.data.folder import DataSplits, load_splits
+from visiona.engine.config import TrainConfig, load_yaml_config, save_yaml_config
+from visiona.errors import InputNotFoundError, UsageError, VisionaError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from visiona.data.dataset import BadImage
+    from visiona.models.load import LoadedModel
+
+
+@dataclass
+class TrainResult:
+    """What a finished run produced."""
+
+    run_dir: Path
+    best_checkpoint: Path | None
+    last_checkpoint: Path | None
+    best_metrics: dict[str, float] = field(default_factory=dict)
+    epochs_run: int = 0
+    skipped: list[BadImage] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+    interrupted: bool = False
+
+
+def new_run_dir(project: Path, name: str | None) -> Path:
+    """``project/classify/<name>``; an existing name gets a ``-2``, ``-3``... suffix."""
+    base = project / "classify"
+    name = name or "train"
+    if not re.fullmatch(r"[\w.-]+", name):
+        raise UsageError(f"run name {name!r} may only hold letters, digits, '.', '_' and '-'")
+    candidate, counter = base / name, 2
+    while candidate.exists():
+        candidate, counter = base / f"{name}-{counter}", counter + 1
+    candidate.mkdir(parents=True)
+    return candidate
+
+
+def resume_config(run_dir: Path, overrides: dict[str, Any]) -> TrainConfig:
+    """The saved config of ``run_dir``; only ``epochs`` (to extend a run) and run-time options
+    (device, workers) may change on resume."""
+    saved = run_dir / "config.yaml"
+    if not (run_dir / "checkpoints" / "last.ckpt").is_file() or not saved.is_file():
+        raise InputNotFoundError(
+            f"{run_dir} has no resumable state (checkpoints/last.ckpt and config.yaml)",
+            hint="resume takes a run folder such as runs/classify/NAME",
+        )
+    config = TrainConfig.from_dict(load_yaml_config(saved))
+    allowed = {"epochs", "device", "workers"}
+    for key, value in overrides.items():
+        if key in allowed and value is not None:
+            setattr(config, key, value)
+    return config
+
+
+def _prepare_model(config: TrainConfig, classes: tuple[str, ...]) -> tuple[LoadedModel, Any]:
+    """Load or build the network with a head for ``classes``; returns (loaded, preprocessing)."""
+    from visiona.models.load import load_model
+    from visiona.models.transfer import replace_head
+    from visiona.tasks.classify import head_outputs
+
+    outputs = head_outputs(len(classes), config.loss)
+    options = dict(config.arch_options)
+    if config.image_size and config.model == "cnn":
+        options.setdefault("image_size", config.image_size)
+    if config.pretrained:
+        loaded = load_model(config.model, pretrained=True)
+        if loaded.weights.num_classes != outputs:
+            replace_head(loaded.module, outputs)
+    else:
+        loaded = load_model(
+            config.model, pretrained=False, num_classes=outputs, arch_options=options or None
+        )
+    preprocessing = loaded.weights.preprocessing
+    if config.image_size and config.model != "cnn":
+        size = config.image_size
+        resize_size = None if preprocessing.resize == "stretch" else round(size / 0.875)
+        preprocessing = replace(preprocessing, input_size=(size, size), resize_size=resize_size)
+    return loaded, preprocessing
+
+
+def _loaders(config: TrainConfig, preprocessing: Any, train_samples, val_samples):
+    import torch
+    from torch.utils.data import DataLoader
+
+    from visiona.data.dataset import ImageDataset
+    from visiona.data.transforms import eval_transform, train_transform
+    from visiona.engine.callbacks import EpochSeededSampler
+
+    train_set = ImageDataset(train_samples, train_transform(preprocessing, config.augment))
+    val_set = ImageDataset(val_samples, eval_transform(preprocessing))
+    common = {
+        "batch_size": config.batch_size,
+        "num_workers": config.workers,
+        "persistent_workers": config.workers > 0,
+        "pin_memory": torch.cuda.is_available(),
+    }
+    train_loader = DataLoader(
+        train_set,
+        sampler=EpochSeededSampler(len(train_set), config.seed),
+        drop_last=len(train_set) > config.batch_size,
+        **common,
+    )
+    val_loader = DataLoader(val_set, shuffle=False, **common)
+    return train_loader, val_loader
+
+
+@dataclass
+class PreparedRun:
+    """Everything set up for fitting: run folder, data loaders, Lightning module, artefacts."""
+
+    config: TrainConfig
+    run_dir: Path
+    splits: DataSplits
+    module: Any
+    train_loader: Any
+    val_loader: Any
+    artifacts: Any
+    skipped: list[BadImage]
+
+
+def prepare_run(
+    config: TrainConfig, *, resume: Path | None = None, console: Console | None = None
+) -> PreparedRun:
+    """Split the data (or reuse the run's split), check images, build the model and loaders."""
+    from visiona.data.dataset import check_images
+    from visiona.data.transforms import batch_mixer
+    from visiona.engine.callbacks import RunArtifacts
+    from visiona.engine.training_module import ClassificationModule, seed_for_epoch
+    from visiona.weights.record import Weights
+
+    config.validate()
+    if resume is not None:
+        run_dir = resume
+        splits = DataSplits.from_json((run_dir / "split.json").read_text())
+    else:
+        splits = load_splits(
+            config.data,
+            val_fraction=config.val_fraction,
+            test_fraction=config.test_fraction,
+            seed=config.seed,
+        )
+        if not splits.train or not splits.val:
+            raise UsageError(
+                "the dataset is too small to split into train and validation images",
+                hint="add images (at least two per class) or provide train/ and val/ folders",
+            )
+        run_dir = new_run_dir(Path(config.project), config.name)
+        config.name = run_dir.name
+        save_yaml_config(config, run_dir / "config.yaml")
+        (run_dir / "split.json").write_text(splits.to_json())
+
+    seed_for_epoch(config.seed, -1)
+    train_samples, bad_train = check_images(
+        splits.train, max_bad_fraction=config.max_bad_fraction, console=console,
+        label="checking training images",
+    )  # fmt: skip
+    val_samples, bad_val = check_images(
+        splits.val, max_bad_fraction=config.max_bad_fraction, console=console,
+        label="checking validation images",
+    )  # fmt: skip
+    skipped = bad_train + bad_val
+    if console is not None:
+        for bad in skipped:
+            console.print(f"skipped: {bad.path}: {bad.reason}", markup=False)
+
+    loaded, preprocessing = _prepare_model(config, splits.classes)
+    base = f"; base weights {loaded.weights.full_name}: {loaded.weights.license}"
+    record = Weights(
+        model=loaded.architecture,
+        tag=run_dir.name,
+        task="classify",
+        preprocessing=preprocessing,
+        class_names=splits.classes,
+        license="yours (trained with visiona)" + (base if config.pretrained else ""),
+        description=f"{loaded.architecture} trained on {config.data}",
+    )
+    mixer = batch_mixer(len(splits.classes), config.mixup, config.cutmix)
+    if mixer is not None and config.loss == "bce":
+        raise UsageError("--mixup/--cutmix work with cross-entropy; drop --loss bce")
+    module = ClassificationModule(loaded.module, config, len(splits.classes), mixer)
+    train_loader, val_loader = _loaders(config, preprocessing, train_samples, val_samples)
+    artifacts = RunArtifacts(
+        run_dir, loaded.architecture, record, loaded.arch_options, config.to_dict(), config.monitor
+    )
+    return PreparedRun(
+        config, run_dir, splits, module, train_loader, val_loader, artifacts, skipped
+    )
+
+
+def make_trainer(
+    config: TrainConfig,
+    run_dir: Path,
+    callbacks: list[Any],
+    console: Console | None,
+    progress: bool,
+):
+    """A Lightning Trainer with the run's loggers, device and precision."""
+    import lightning.pytorch as pl
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    from visiona.engine.backends import resolve_device
+
+    show_progress = progress and console is not None and console.is_terminal
+    if show_progress:
+        from lightning.pytorch.callbacks import RichProgressBar
+
+        callbacks = [*callbacks, RichProgressBar()]
+    device = resolve_device(config.device)
+    accelerator = "gpu" if device.startswith("cuda") else ("mps" if device == "mps" else "cpu")
+    log_dir = run_dir / "logs"
+    # Each fit (first run, each resume) logs into its own part; merge_csv_logs joins them.
+    part = f"part{len(list((log_dir / 'csv').glob('part*'))) + 1}"
+    return pl.Trainer(
+        max_epochs=config.epochs,
+        accelerator=accelerator,
+        devices=[int(device.split(":")[1])] if ":" in device else 1,
+        precision=config.precision,
+        deterministic=config.deterministic,
+        callbacks=callbacks,
+        logger=[
+            CSVLogger(str(log_dir), name="csv", version=part),
+            TensorBoardLogger(str(log_dir), name="tensorboard", version=part),
+        ],
+        enable_checkpointing=False,
+        enable_progress_bar=show_progress,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        log_every_n_steps=1,
+    )
+
+
+def train_classifier(
+    config: TrainConfig,
+    *,
+    resume: Path | None = None,
+    console: Console | None = None,
+    progress: bool = True,
+    callbacks: list[Any] | None = None,
+) -> TrainResult:
+    """Train a classifier per ``config`` (or continue the run in ``resume``).
+
+    Args:
+        config: Options of the run.
+        resume: A run folder to continue exactly where its last checkpoint stopped.
+        console: Where progress bars and messages go (``None``: silent).
+        progress: Show progress bars when the console is a terminal.
+        callbacks: Extra Lightning callbacks.
+
+    Raises:
+        TrainingInterruptedError: Ctrl-C; the last complete epoch is saved and resumable.
+        UsageError / InputNotFoundError: Bad options or data (one-line messages).
+        NonFiniteLossError: The loss diverged; nothing was saved for that state.
+    """
+
+    with quiet_lightning():
+        return _train(config, resume, console, progress, callbacks or [])
+
+
+class TrainingInterruptedError(VisionaError):
+    """Ctrl-C during training; the last finished epoch is saved."""
+
+    exit_code = 130
+
+
+def _train(
+    config: TrainConfig,
+    resume: Path | None,
+    console: Console | None,
+    progress: bool,
+    extra_callbacks: list[Any],
+) -> TrainResult:
+    import torch
+
+    from visiona.engine.callbacks import NonFiniteLossGuard
+
+    run = prepare_run(config, resume=resume, console=console)
+    callbacks: list[Any] = [run.artifacts, NonFiniteLossGuard(), *extra_callbacks]
+    if config.patience > 0:
+        from lightning.pytorch.callbacks import EarlyStopping
+
+        mode = "min" if config.monitor.endswith("loss") else "max"
+        callbacks.append(EarlyStopping(config.monitor, patience=config.patience, mode=mode))
+    if config.schedule != "none":
+        from lightning.pytorch.callbacks import LearningRateMonitor
+
+        callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+    trainer = make_trainer(config, run.run_dir, callbacks, console, progress)
+    ckpt = run.run_dir / "checkpoints" / "last.ckpt" if resume is not None else None
+    try:
+        trainer.fit(run.module, run.train_loader, run.val_loader, ckpt_path=ckpt, weights_only=True)
+    except SystemExit:
+        # Lightning turns Ctrl-C into sys.exit(1) after its graceful shutdown.
+        if not trainer.interrupted:
+            raise
+        _plots(run.run_dir)
+        saved = _read_metrics(run.run_dir / "last.json").get("epoch", 0)
+        raise TrainingInterruptedError(
+            f"training interrupted during epoch {trainer.current_epoch + 1}; "
+            f"epochs 1-{saved} are saved"
+            if saved
+            else "training interrupted before the first epoch ended",
+            hint=f"resume with: visiona train classify --resume {run.run_dir}",
+        ) from None
+    except torch.cuda.OutOfMemoryError:
+        raise VisionaError(
+            "out of GPU memory", hint="lower --batch-size or --image-size, or use --device cpu"
+        ) from None
+    run_dir = run.run_dir
+    files = _plots(run_dir)
+    best = run_dir / "best.safetensors"
+    last = run_dir / "last.safetensors"
+    return TrainResult(
+        run_dir=run_dir,
+        best_checkpoint=best if best.exists() else None,
+        last_checkpoint=last if last.exists() else None,
+        best_metrics=_read_metrics(run_dir / "best.json"),
+        epochs_run=trainer.current_epoch,
+        skipped=run.skipped,
+        files=files,
+        interrupted=trainer.interrupted,
+    )
+
+
+def _read_metrics(path: Path) -> dict[str, float]:
+    import json
+
+    if not path.is_file():
+        return {}
+    data = json.loads(path.read_text())
+    return {**data.get("metrics", {}), "epoch": data.get("epoch", 0)}
+
+
+@contextlib.contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Hide Lightning's start-up chatter and warnings visiona handles itself, for this run only."""
+    loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            for pattern in (
+                r".*module\(s\) in eval mode.*",  # frozen BatchNorm blocks, on purpose
+                r".*LeafSpec.*",
+                r".*does not have many workers.*",  # workers are the user's choice (--workers)
+                r".*The number of training batches .* is smaller than the logging interval.*",
+            ):
+                warnings.filterwarnings("ignore", message=pattern)
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def merge_csv_logs(run_dir: Path) -> Path | None:
+    """Join the CSV logs of every fit of a run into ``logs/metrics.csv`` (a resumed run's rows
+    replace those of epochs it ran again)."""
+    import csv
+
+    parts = sorted(
+        (run_dir / "logs" / "csv").glob("part*/metrics.csv"), key=lambda p: int(p.parent.name[4:])
+    )
+    if not parts:
+        return None
+    rows: list[dict[str, str]] = []
+    columns: list[str] = []
+    for part in parts:
+        with open(part, newline="") as handle:
+            reader = csv.DictReader(handle)
+            new_rows = list(reader)
+            columns += [c for c in reader.fieldnames or [] if c not in columns]
+        epochs = {row.get("epoch") for row in new_rows if row.get("epoch")}
+        rows = [row for row in rows if row.get("epoch") not in epochs] + new_rows
+    merged = run_dir / "logs" / "metrics.csv"
+    with open(merged, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return merged
+
+
+def _plots(run_dir: Path) -> dict[str, Path]:
+    from visiona.viz.plots import plot_training_curves
+
+    metrics_csv = merge_csv_logs(run_dir)
+    if metrics_csv is None:
+        return {}
+    return {
+        "metrics": metrics_csv,
+        "curves": plot_training_curves(metrics_csv, run_dir / "curves.png"),
+    }
