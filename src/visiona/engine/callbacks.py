@@ -121,14 +121,15 @@ class RunArtifacts(pl.Callback):
         record = replace(self.record, metrics={**metrics, "epoch": epoch})
         network = module.network
         extra = {"epoch": epoch, "config": self.config}
+        outputs = 1 if self.config.get("loss") == "bce" else None
         save_checkpoint(self.run_dir / "last", network, self.architecture, record, extra,
-                        self.arch_options)  # fmt: skip
+                        self.arch_options, outputs)  # fmt: skip
         _atomic_json(self.run_dir / "last.json", {"epoch": epoch, "metrics": metrics})
         score = metrics.get(self.monitor)
         if score is not None and self._improved(score):
             self.best_score, self.best_epoch = score, epoch
             save_checkpoint(self.run_dir / "best", network, self.architecture, record, extra,
-                            self.arch_options)  # fmt: skip
+                            self.arch_options, outputs)  # fmt: skip
             _atomic_json(self.run_dir / "best.json", {"epoch": epoch, "metrics": metrics})
         state_dir = self.run_dir / "checkpoints"
         state_dir.mkdir(exist_ok=True)

@@ -28,19 +28,23 @@ def find_learning_rate(
     diverges; the run folder (``<name>-lr-find``) gets ``lr_find.png``."""
     from lightning.pytorch.tuner import Tuner
 
-    from visiona.engine.train import make_trainer, prepare_run
+    from visiona.engine.train import make_trainer, prepare_run, quiet_lightning
     from visiona.viz.plots import plot_lr_finder
 
     config.name = f"{config.name or 'train'}-lr-find"
-    run = prepare_run(config, console=console)
-    trainer = make_trainer(config, run.run_dir, [], console, progress=False)
-    finder = Tuner(trainer).lr_find(
-        run.module,
-        train_dataloaders=run.train_loader,
-        val_dataloaders=run.val_loader,
-        num_training=num_steps,
-        update_attr=False,
-    )
+    with quiet_lightning():
+        run = prepare_run(config, console=console)
+        # Small datasets need several epochs to reach num_steps batches.
+        trainer = make_trainer(config, run.run_dir, [], console, progress=False, max_epochs=10_000)
+        # Run every step (no early stop on divergence) so short datasets still give a curve.
+        finder = Tuner(trainer).lr_find(
+            run.module,
+            train_dataloaders=run.train_loader,
+            val_dataloaders=run.val_loader,
+            num_training=num_steps,
+            early_stop_threshold=None,
+            update_attr=False,
+        )
     if finder is None or finder.suggestion() is None:
         raise VisionaError("the LR finder could not suggest a learning rate (too few batches?)")
     suggestion = float(finder.suggestion())

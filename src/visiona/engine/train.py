@@ -212,6 +212,7 @@ def make_trainer(
     callbacks: list[Any],
     console: Console | None,
     progress: bool,
+    max_epochs: int | None = None,
 ):
     """A Lightning Trainer with the run's loggers, device and precision."""
     import lightning.pytorch as pl
@@ -230,7 +231,8 @@ def make_trainer(
     # Each fit (first run, each resume) logs into its own part; merge_csv_logs joins them.
     part = f"part{len(list((log_dir / 'csv').glob('part*'))) + 1}"
     return pl.Trainer(
-        max_epochs=config.epochs,
+        default_root_dir=str(run_dir),
+        max_epochs=max_epochs or config.epochs,
         accelerator=accelerator,
         devices=[int(device.split(":")[1])] if ":" in device else 1,
         precision=config.precision,

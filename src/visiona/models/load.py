@@ -178,7 +178,7 @@ def _load_checkpoint(path: Path, task: str) -> LoadedModel:
     if info.weights.task != task:
         raise UsageError(f"{path} is a {info.weights.task!r} checkpoint, not {task!r}")
     spec, _ = get_spec(info.architecture)
-    module = _build(spec, info.weights.num_classes, None, info.arch_options)
+    module = _build(spec, info.outputs, None, info.arch_options)
     state = load_checkpoint_tensors(path)
     try:
         module.load_state_dict(state)

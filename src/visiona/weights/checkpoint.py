@@ -30,6 +30,12 @@ class CheckpointInfo:
     weights: Weights
     extra: dict[str, Any] = field(default_factory=dict)
     arch_options: dict[str, Any] = field(default_factory=dict)
+    num_outputs: int | None = None
+
+    @property
+    def outputs(self) -> int:
+        """Output units of the network: one per class, or one logit for binary BCE models."""
+        return self.num_outputs or self.weights.num_classes
 
 
 def checkpoint_path(path: str | Path) -> Path | None:
@@ -50,6 +56,7 @@ def save_checkpoint(
     weights: Weights,
     extra: dict[str, Any] | None = None,
     arch_options: dict[str, Any] | None = None,
+    num_outputs: int | None = None,
 ) -> Path:
     """Write ``model``'s parameters and its description to ``path`` (``.safetensors``).
 
@@ -68,6 +75,7 @@ def save_checkpoint(
         "weights": weights.to_json(),
         "extra": json.dumps(extra or {}),
         "architecture_options": json.dumps(arch_options or {}),
+        "num_outputs": str(num_outputs or weights.num_classes),
     }
     partial = path.with_name(path.name + ".part")
     save_model(model, str(partial), metadata=metadata)
@@ -93,6 +101,7 @@ def read_checkpoint_info(path: str | Path) -> CheckpointInfo:
         weights = Weights.from_json(metadata["weights"])
         extra = json.loads(metadata.get("extra", "{}"))
         arch_options = json.loads(metadata.get("architecture_options", "{}"))
+        num_outputs = int(metadata["num_outputs"]) if "num_outputs" in metadata else None
     except (KeyError, ValueError, TypeError) as error:
         raise WeightsError(f"{path}: damaged visiona metadata ({error})") from None
     return CheckpointInfo(
@@ -100,6 +109,7 @@ def read_checkpoint_info(path: str | Path) -> CheckpointInfo:
         weights=weights,
         extra=extra,
         arch_options=arch_options,
+        num_outputs=num_outputs,
     )
 
 
