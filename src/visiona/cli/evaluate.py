@@ -1,0 +1,187 @@
+"""``visiona evaluate classify``: measure a classifier on a labelled image folder."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from visiona.cli.output import stderr_console, stdout_console
+from visiona.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from visiona.engine.evaluate import EvaluationReport
+    from visiona.models.load import LoadedModel
+
+app = typer.Typer(help="Measure a model on labelled images.", no_args_is_help=True)
+
+SUBSET_HELP = (
+    "auto: test/ (else val/) of a split dataset, else the whole folder (or with --split its test "
+    "part, else val); train, val or test: that split folder or that part of --split."
+)
+
+
+@app.command("classify")
+def classify(
+    model: str = typer.Option(
+        ..., "--model", "-m", help="Checkpoint (runs/classify/NAME/best) or model name."
+    ),
+    data: Path = typer.Option(
+        ..., "--data", "-d", help="Labelled folder: DIR/<class>/... or DIR/{train,val,test}/..."
+    ),
+    subset: str = typer.Option("auto", "--subset", help=SUBSET_HELP),
+    split: Path = typer.Option(
+        None, "--split", help="A training run's split.json (paths relative to --data)."
+    ),
+    top_k: list[int] = typer.Option(
+        None, "--top-k", "-k", help="Top-k accuracy to report; repeat for several (default 1, 5)."
+    ),
+    tta: bool = typer.Option(False, "--tta", help="Average predictions with mirrored images."),
+    batch_size: int = typer.Option(64, "--batch-size", "-b", min=1, help="Images per batch."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    out: Path = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Folder for metrics.json and plots (default: RUN_DIR/eval-DATA for a run's "
+        "checkpoint, else runs/evaluate/MODEL-DATA).",
+    ),
+    workers: int = typer.Option(0, "--workers", min=0, help="Image-decoding worker processes."),
+    max_bad_fraction: float = typer.Option(
+        0.05, "--max-bad-fraction", min=0.0, max=1.0, help="Abort above this share of bad images."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON to stdout."),
+) -> None:
+    """Evaluate a classifier: accuracy, top-k, per-class precision/recall/F1, confusions, plots.
+
+    Exit codes: 0 evaluated (unreadable images below the limit are skipped and listed),
+    1 too many unreadable images, 2 bad usage (unknown class, missing folder, ...).
+    """
+    from visiona.engine.evaluate import evaluate_classifier, evaluation_samples
+    from visiona.models.load import load_model
+
+    err = stderr_console()
+    loaded = load_model(model, task="classify", console=err)
+    samples = evaluation_samples(data, loaded.weights.class_names, subset, split)
+    out_dir = out if out is not None else default_out_dir(loaded, data, subset)
+    _refuse_output_inside_data(out_dir, data)
+    _note_training_images(loaded, data, subset, split, err)
+    report = evaluate_classifier(
+        loaded,
+        samples,
+        top_k=top_k or None,
+        batch_size=batch_size,
+        tta=tta,
+        device=device,
+        out_dir=out_dir,
+        num_workers=workers,
+        console=err,
+        max_bad_fraction=max_bad_fraction,
+    )
+    if as_json:
+        json.dump(report.to_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_report(report, stdout_console())
+    for bad in report.skipped:
+        err.print(f"skipped {bad.path}: {bad.reason}", markup=False)
+    err.print(f"wrote {len(report.files)} files to {out_dir}:", markup=False)
+    for path in report.files.values():
+        err.print(f"  {path}", markup=False)
+
+
+def run_dir_of(checkpoint: Path) -> Path | None:
+    """The run folder of a checkpoint saved as ``.../runs/TASK/NAME/FILE`` (or in a
+    ``checkpoints/`` folder inside it), else ``None``."""
+    folder = checkpoint.resolve().parent
+    if folder.name == "checkpoints" and folder.parent.parent.parent.name == "runs":
+        return folder.parent
+    return folder if folder.parent.parent.name == "runs" else None
+
+
+def default_out_dir(loaded: LoadedModel, data: Path, subset: str = "auto") -> Path:
+    """``RUN_DIR/eval-DATA`` for a run's checkpoint, else ``runs/evaluate/MODEL-DATA``.
+
+    ``DATA`` is the data folder's name, plus ``-SUBSET`` when a subset was asked for.
+    """
+    data_name = Path(data).expanduser().resolve().name or "data"
+    if subset != "auto":
+        data_name += f"-{subset}"
+    if loaded.origin == "checkpoint":
+        checkpoint = Path(loaded.source)
+        run_dir = run_dir_of(checkpoint)
+        if run_dir is not None:
+            return run_dir / f"eval-{data_name}"
+        model_name = checkpoint.name.removesuffix(".safetensors")
+    else:
+        model_name = loaded.source.replace("/", "_")
+    return Path("runs") / "evaluate" / f"{model_name}-{data_name}"
+
+
+def _refuse_output_inside_data(out_dir: Path, data: Path) -> None:
+    out_resolved = out_dir.expanduser().resolve()
+    data_resolved = Path(data).expanduser().resolve()
+    if out_resolved == data_resolved or data_resolved in out_resolved.parents:
+        raise UsageError(
+            f"--out {str(out_dir)!r} is inside the dataset {str(data)!r}; choose another folder",
+            hint="plots written there would become part of the data",
+        )
+
+
+def _note_training_images(
+    loaded: LoadedModel, data: Path, subset: str, split: Path | None, console: Console
+) -> None:
+    """Warn when a run's checkpoint is measured on a whole folder that its split.json covers."""
+    from visiona.data.folder import has_explicit_splits
+
+    if loaded.origin != "checkpoint" or subset != "auto" or split is not None:
+        return
+    run_dir = run_dir_of(Path(loaded.source))
+    if run_dir is None or not (run_dir / "split.json").is_file():
+        return
+    if has_explicit_splits(Path(data).expanduser()):
+        return
+    console.print(
+        f"note: evaluating on all of {data}, which may include this run's training images; "
+        f"for held-out accuracy add --subset val --split {run_dir / 'split.json'}",
+        markup=False,
+    )
+
+
+def _print_report(report: EvaluationReport, console: Console) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    parts = [f"accuracy {report.accuracy:.2%}"]
+    parts += [f"top-{k} {value:.2%}" for k, value in sorted(report.top_k.items()) if k != 1]
+    parts.append(f"macro F1 {report.macro_f1:.3f}")
+    summary = ", ".join(parts) + f" on {report.num_images} images"
+    if report.tta:
+        summary += " (flip TTA)"
+    console.print(summary, markup=False)
+
+    table = Table(show_lines=False)
+    for column, justify in (("class", "left"), ("precision", "right"), ("recall", "right"),
+                            ("F1", "right"), ("support", "right")):  # fmt: skip
+        table.add_column(column, justify=justify)
+    for row in report.per_class:
+        table.add_row(
+            Text(row["class"]),
+            f"{row['precision']:.3f}",
+            f"{row['recall']:.3f}",
+            f"{row['f1']:.3f}",
+            str(row["support"]),
+        )
+    console.print(table)
+
+    if report.most_confused:
+        console.print("most confused (true → predicted: images):", markup=False)
+        for true, predicted, count in report.most_confused:
+            console.print(f"  {true} → {predicted}: {count}", markup=False)
+    else:
+        console.print("no confusions", markup=False)
