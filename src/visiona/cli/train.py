@@ -61,6 +61,9 @@ def classify(
     loss: str = typer.Option(None, "--loss", help="cross_entropy or bce (2 classes)."),
     label_smoothing: float = typer.Option(None, "--label-smoothing"),
     augment: str = typer.Option(None, "--augment", help="none, light or strong."),
+    hflip: bool = typer.Option(
+        None, "--hflip/--no-hflip", help="Mirror images in augmentation (off for digits/text)."
+    ),
     mixup: float = typer.Option(None, "--mixup", help="MixUp alpha (e.g. 0.2)."),
     cutmix: float = typer.Option(None, "--cutmix", help="CutMix alpha (e.g. 1.0)."),
     freeze: str = typer.Option(
@@ -105,7 +108,7 @@ def classify(
         "optimizer": optimizer, "momentum": momentum, "nesterov": nesterov,
         "weight_decay": weight_decay, "schedule": schedule, "step_size": step_size,
         "gamma": gamma, "warmup_epochs": warmup_epochs, "loss": loss,
-        "label_smoothing": label_smoothing, "augment": augment, "mixup": mixup, "cutmix": cutmix,
+        "label_smoothing": label_smoothing, "augment": augment, "hflip": hflip, "mixup": mixup, "cutmix": cutmix,
         "freeze": freeze, "unfreeze": unfreeze, "unfreeze_epoch": unfreeze_epoch,
         "patience": patience, "monitor": monitor, "val_fraction": val_fraction,
         "test_fraction": test_fraction, "seed": seed, "deterministic": deterministic,

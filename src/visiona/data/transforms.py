@@ -64,8 +64,13 @@ def eval_transform(preprocessing: Preprocessing) -> v2.Compose:
     return v2.Compose([*_resize(preprocessing), *_to_float(preprocessing)])
 
 
-def augmentation_steps(preset: str, preprocessing: Preprocessing) -> list[v2.Transform]:
-    """The uint8 → uint8 augmentation steps of ``preset`` ending at the network's input size."""
+def augmentation_steps(
+    preset: str, preprocessing: Preprocessing, hflip: bool = True
+) -> list[v2.Transform]:
+    """The uint8 → uint8 augmentation steps of ``preset`` ending at the network's input size.
+
+    ``hflip=False`` drops the mirror flip, for data where left and right differ (digits, text).
+    """
     from torchvision.transforms import v2
 
     if preset not in PRESETS:
@@ -91,11 +96,14 @@ def augmentation_steps(preset: str, preprocessing: Preprocessing) -> list[v2.Tra
     ]
 
 
-def train_transform(preprocessing: Preprocessing, preset: str = "light") -> v2.Compose:
+def train_transform(
+    preprocessing: Preprocessing, preset: str = "light", hflip: bool = True
+) -> v2.Compose:
     """Augmented uint8 ``(3, H, W)`` → normalised float ``(3, h, w)`` for training."""
     from torchvision.transforms import v2
 
-    return v2.Compose([*augmentation_steps(preset, preprocessing), *_to_float(preprocessing)])
+    steps = augmentation_steps(preset, preprocessing, hflip)
+    return v2.Compose([*steps, *_to_float(preprocessing)])
 
 
 def batch_mixer(num_classes: int, mixup: float = 0.0, cutmix: float = 0.0):

@@ -18,7 +18,8 @@ class TrainConfig:
     """Everything a classification training run depends on.
 
     Data: ``data`` folder, ``val_fraction``/``test_fraction``/``seed`` of the split, ``image_size``
-    (overrides the model's input size), ``augment`` preset, ``mixup``/``cutmix`` alphas.
+    (overrides the model's input size), ``augment`` preset (``hflip=False`` drops mirroring, for
+    digits and text), ``mixup``/``cutmix`` alphas.
     Model: ``model`` name or checkpoint, ``pretrained``, ``arch_options`` (CNN shape),
     ``freeze`` (``none``/``backbone``), ``unfreeze`` (``last:N`` or names) and ``unfreeze_epoch``
     (the epoch a second fine-tuning stage starts; 0 = from the start).
@@ -39,6 +40,7 @@ class TrainConfig:
     test_fraction: float = 0.0
     seed: int = 0
     augment: str = "light"
+    hflip: bool = True
     mixup: float = 0.0
     cutmix: float = 0.0
     freeze: str = "none"

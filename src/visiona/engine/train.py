@@ -105,7 +105,9 @@ def _loaders(config: TrainConfig, preprocessing: Any, train_samples, val_samples
     from visiona.data.transforms import eval_transform, train_transform
     from visiona.engine.callbacks import EpochSeededSampler
 
-    train_set = ImageDataset(train_samples, train_transform(preprocessing, config.augment))
+    train_set = ImageDataset(
+        train_samples, train_transform(preprocessing, config.augment, config.hflip)
+    )
     val_set = ImageDataset(val_samples, eval_transform(preprocessing))
     common = {
         "batch_size": config.batch_size,
