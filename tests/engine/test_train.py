@@ -6,38 +6,25 @@ import json
 from pathlib import Path
 
 import lightning.pytorch as pl
-import numpy as np
 import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file
 
+from tests_support import write_colour_folder
 from visiona.engine.callbacks import NonFiniteLossError
 from visiona.engine.config import TrainConfig
 from visiona.engine.train import TrainingInterruptedError, resume_config, train_classifier
 from visiona.errors import InputNotFoundError, UsageError, VisionaError
 from visiona.models.load import load_model
 
+TINY_CNN = {"blocks": 2, "width": 4, "dense": 8, "image_size": 16}
+
 
 def visiona_predict(loaded, image):
     from visiona.engine.predict import Predictor
 
     return Predictor(loaded, device="cpu").predict(image)
-
-
-COLOURS = {"blue": (30, 30, 210), "green": (30, 200, 30), "red": (210, 30, 30)}
-TINY_CNN = {"blocks": 2, "width": 4, "dense": 8, "image_size": 16}
-
-
-def write_colour_folder(root: Path, per_class: int = 10, size: int = 20, seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    for name, rgb in COLOURS.items():
-        (root / name).mkdir(parents=True, exist_ok=True)
-        for index in range(per_class):
-            noise = rng.normal(0, 35, (size, size, 3))
-            pixels = np.clip(np.array(rgb) + noise, 0, 255).astype(np.uint8)
-            Image.fromarray(pixels).save(root / name / f"{index}.png")
-    return root
 
 
 @pytest.fixture

@@ -40,27 +40,37 @@ def classify(
         help="CNN shape: blocks=3, width=32, dense=128, dropout=0.3, batch_norm=true.",
     ),
     image_size: int = typer.Option(None, "--image-size", help="Network input size (square)."),
-    epochs: int = typer.Option(None, "--epochs", "-e"),
-    batch_size: int = typer.Option(None, "--batch-size", "-b"),
-    lr: float = typer.Option(None, "--lr", help="Learning rate (of the head when fine-tuning)."),
+    epochs: int = typer.Option(None, "--epochs", "-e", help="Epochs (default 10)."),
+    batch_size: int = typer.Option(None, "--batch-size", "-b", help="Batch size (default 32)."),
+    lr: float = typer.Option(
+        None, "--lr", help="Learning rate, of the head when fine-tuning (1e-3)."
+    ),
     backbone_lr: float = typer.Option(
         None, "--backbone-lr", help="LR of the pretrained part (default lr/10)."
     ),
     optimizer: str = typer.Option(
-        None, "--optimizer", help="sgd, adam, adamw, rmsprop, adagrad, adadelta."
+        None, "--optimizer", help="sgd, adam, adamw (default), rmsprop, adagrad, adadelta."
     ),
-    momentum: float = typer.Option(None, "--momentum"),
-    nesterov: bool = typer.Option(None, "--nesterov/--no-nesterov"),
-    weight_decay: float = typer.Option(None, "--weight-decay"),
+    momentum: float = typer.Option(None, "--momentum", help="SGD/RMSprop momentum (0.9)."),
+    nesterov: bool = typer.Option(
+        None, "--nesterov/--no-nesterov", help="Nesterov momentum for SGD."
+    ),
+    weight_decay: float = typer.Option(None, "--weight-decay", help="Weight decay (1e-4)."),
     schedule: str = typer.Option(
-        None, "--schedule", help="none, step, exponential, cosine, plateau."
+        None, "--schedule", help="none, step, exponential, cosine (default), plateau."
     ),
-    step_size: int = typer.Option(None, "--step-size"),
-    gamma: float = typer.Option(None, "--gamma"),
-    warmup_epochs: int = typer.Option(None, "--warmup-epochs"),
+    step_size: int = typer.Option(
+        None, "--step-size", help="Epochs per step of the step schedule (10)."
+    ),
+    gamma: float = typer.Option(
+        None, "--gamma", help="LR factor of step/exponential/plateau (0.1)."
+    ),
+    warmup_epochs: int = typer.Option(
+        None, "--warmup-epochs", help="Linear warm-up epochs before cosine (0)."
+    ),
     loss: str = typer.Option(None, "--loss", help="cross_entropy or bce (2 classes)."),
-    label_smoothing: float = typer.Option(None, "--label-smoothing"),
-    augment: str = typer.Option(None, "--augment", help="none, light or strong."),
+    label_smoothing: float = typer.Option(None, "--label-smoothing", help="Label smoothing (0)."),
+    augment: str = typer.Option(None, "--augment", help="none, light (default) or strong."),
     hflip: bool = typer.Option(
         None, "--hflip/--no-hflip", help="Mirror images in augmentation (off for digits/text)."
     ),
@@ -77,7 +87,7 @@ def classify(
     monitor: str = typer.Option(None, "--monitor", help="val/acc or val/loss."),
     val_fraction: float = typer.Option(None, "--val", help="Validation share of each class (0.2)."),
     test_fraction: float = typer.Option(None, "--test", help="Test share of each class (0)."),
-    seed: int = typer.Option(None, "--seed"),
+    seed: int = typer.Option(None, "--seed", help="Seed of split, init and augmentation (0)."),
     deterministic: bool = typer.Option(None, "--deterministic/--no-deterministic"),
     name: str = typer.Option(None, "--name", help="Run name (folder under runs/classify/)."),
     project: str = typer.Option(None, "--project", help="Runs folder (default: runs)."),
