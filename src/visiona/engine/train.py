@@ -356,6 +356,8 @@ def _read_metrics(path: Path) -> dict[str, float]:
 @contextlib.contextmanager
 def quiet_lightning() -> Iterator[None]:
     """Hide Lightning's start-up chatter and warnings visiona handles itself, for this run only."""
+    import lightning.pytorch  # noqa: F401  (its import sets its own log level; override after)
+
     loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric")]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
