@@ -129,3 +129,29 @@ print("HEAVY=" + ",".join(heavy))
     assert done.returncode == 0, done.stderr
     assert "--limit-per-class" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_augment_writes_a_copy_and_leaves_the_source_alone(cli, tmp_path) -> None:
+    import hashlib
+
+    from PIL import Image
+
+    from tests_support import write_colour_folder
+
+    source = write_colour_folder(tmp_path / "src", per_class=2, size=24)
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in source.rglob("*.png")}
+    result = cli("data", "augment", source, tmp_path / "aug", "--copies", "3", "--no-hflip")
+    assert result.code == 0, result.err
+    assert "wrote 24 images" in result.err  # 6 originals + 18 augmented
+    red = sorted(p.name for p in (tmp_path / "aug" / "red").iterdir())
+    assert red == ["0.png", "0_aug0.png", "0_aug1.png", "0_aug2.png",
+                   "1.png", "1_aug0.png", "1_aug1.png", "1_aug2.png"]  # fmt: skip
+    original = Image.open(tmp_path / "aug" / "red" / "0.png")
+    augmented = Image.open(tmp_path / "aug" / "red" / "0_aug0.png")
+    assert augmented.size == original.size == (24, 24)
+    assert original.tobytes() != augmented.tobytes()
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in source.rglob("*.png")} == before
+    again = cli("data", "augment", source, tmp_path / "aug")
+    assert again.code == 2 and "not empty" in again.err
+    inside = cli("data", "augment", source, source / "aug")
+    assert inside.code == 2 and "inside the source" in inside.err

@@ -1,4 +1,4 @@
-"""``visiona data make | list``: write image-folder data sets from data in installed packages."""
+"""``visiona data make | list | augment``: build image-folder data sets offline, augment copies."""
 
 from __future__ import annotations
 
@@ -104,3 +104,28 @@ def list_builders() -> None:
     err = stderr_console()
     for builder in missing:
         err.print(f"{builder.name}: {builder.install[0]}", markup=False)
+
+
+@app.command("augment")
+def augment(
+    source: Path = typer.Argument(..., help="Image folder with one subfolder per class."),
+    destination: Path = typer.Argument(..., help="New folder for the augmented copy."),
+    preset: str = typer.Option("strong", "--preset", help="light or strong augmentation."),
+    copies: int = typer.Option(2, "--copies", "-n", min=1, help="Augmented versions per image."),
+    hflip: bool = typer.Option(True, "--hflip/--no-hflip", help="Allow mirror flips."),
+    originals: bool = typer.Option(
+        True, "--originals/--no-originals", help="Also copy each original image."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random transforms."),
+) -> None:
+    """Write an augmented copy of a dataset (offline augmentation); the source is not touched."""
+    from visiona.data.augment_copy import augment_folder
+
+    console = stderr_console()
+    report = augment_folder(
+        source, destination, preset=preset, copies=copies, include_original=originals,
+        hflip=hflip, seed=seed, console=console,
+    )  # fmt: skip
+    for path, reason in report.skipped:
+        console.print(f"skipped: {path}: {reason}", markup=False)
+    console.print(f"wrote {report.written} images to {report.destination}", markup=False)

@@ -1,0 +1,97 @@
+"""Offline augmentation: write an augmented copy of an image folder (the source is never touched).
+
+Each source image yields ``copies`` augmented versions (the preset's random transforms at the
+source resolution), saved under the same class folder names in the destination, optionally with
+the original alongside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from visiona.data.folder import scan_folder
+from visiona.errors import ImageLoadError, UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@dataclass(frozen=True)
+class AugmentReport:
+    destination: Path
+    written: int
+    skipped: list[tuple[str, str]]
+
+
+def augment_folder(
+    source: Path,
+    destination: Path,
+    *,
+    preset: str = "strong",
+    copies: int = 2,
+    include_original: bool = True,
+    hflip: bool = True,
+    seed: int = 0,
+    console: Console | None = None,
+) -> AugmentReport:
+    """Write ``copies`` augmented versions of every image of ``source`` into ``destination``.
+
+    Raises:
+        UsageError: ``destination`` is inside ``source``, already holds files, or options are bad.
+    """
+    import numpy as np
+    import torch
+    from PIL import Image
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from visiona.data.transforms import augmentation_steps
+    from visiona.io.images import load_image
+    from visiona.weights.record import Preprocessing
+
+    if copies < 1:
+        raise UsageError("--copies must be at least 1")
+    source, destination = source.expanduser(), destination.expanduser()
+    if destination.resolve().is_relative_to(source.resolve()):
+        raise UsageError("the destination must not be inside the source folder")
+    if destination.exists() and any(destination.iterdir()):
+        raise UsageError(f"{destination} is not empty; choose a new folder")
+    folder = scan_folder(source)
+    torch.manual_seed(seed)
+    written, skipped = 0, []
+    with Progress(
+        TextColumn("augmenting"), BarColumn(), MofNCompleteColumn(), console=console,
+        transient=True, disable=console is None or not console.is_terminal,
+    ) as progress:  # fmt: skip
+        task = progress.add_task("augment", total=len(folder.samples))
+        for sample in folder.samples:
+            progress.advance(task)
+            try:
+                image = load_image(sample.path)
+            except ImageLoadError as error:
+                skipped.append((str(sample.path), error.reason))
+                continue
+            steps = augmentation_steps(
+                preset,
+                Preprocessing(input_size=(image.height, image.width), resize="stretch",
+                              resize_size=None),
+                hflip,
+            )  # fmt: skip
+            from torchvision.transforms import v2
+
+            transform = v2.Compose(steps)
+            out_dir = destination / folder.classes[sample.label]
+            out_dir.mkdir(parents=True, exist_ok=True)
+            stem = sample.path.stem
+            tensor = torch.from_numpy(image.array).permute(2, 0, 1)
+            if include_original:
+                Image.fromarray(image.array).save(out_dir / f"{stem}.png")
+                written += 1
+            for index in range(copies):
+                augmented = transform(tensor).permute(1, 2, 0).numpy()
+                Image.fromarray(np.ascontiguousarray(augmented)).save(
+                    out_dir / f"{stem}_aug{index}.png"
+                )
+                written += 1
+    return AugmentReport(destination, written, skipped)
