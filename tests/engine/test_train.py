@@ -234,3 +234,43 @@ def test_lr_finder_writes_a_plot(colours, tmp_path) -> None:
     )
     assert 1e-8 < result.suggestion < 1 and result.plot.is_file()
     assert result.plot.name == "lr_find.png" and result.run_dir.name == "train-lr-find"
+
+
+def test_checkpoint_json_describes_the_model(colours, tmp_path) -> None:
+    result = train_classifier(config(colours, tmp_path / "runs", epochs=1), progress=False)
+    summary = json.loads((result.run_dir / "best.json").read_text())
+    assert summary["weights"]["class_names"] == ["blue", "green", "red"]
+    assert summary["weights"]["preprocessing"]["input_size"] == [16, 16]
+    assert summary["config"]["epochs"] == 1 and summary["architecture"] == "cnn"
+    assert 0 <= summary["metrics"]["val/acc"] <= 1
+
+
+def test_early_stopping_ends_a_run_that_stopped_improving(colours, tmp_path) -> None:
+    result = train_classifier(
+        config(colours, tmp_path / "runs", epochs=20, lr=1e-9, patience=1, monitor="val/loss",
+               schedule="none", augment="none"),
+        progress=False,
+    )  # fmt: skip
+    assert result.epochs_run < 20
+
+
+def test_fine_tuning_a_checkpoint_on_new_classes_gets_a_new_head(colours, tmp_path) -> None:
+    import shutil
+
+    from visiona.models.transfer import find_head
+
+    first = train_classifier(config(colours, tmp_path / "runs", epochs=1), progress=False)
+    two = tmp_path / "two"
+    shutil.copytree(colours, two)
+    shutil.rmtree(two / "blue")
+    second = train_classifier(
+        config(two, tmp_path / "runs", model=str(first.run_dir / "best"), epochs=1,
+               arch_options={}),
+        progress=False,
+    )  # fmt: skip
+    tuned = load_model(second.run_dir / "best")
+    assert tuned.weights.class_names == ("green", "red")
+    assert find_head(tuned.module)[1].out_features == 2
+    before = load_file(str(first.run_dir / "best.safetensors"))
+    after = load_file(str(second.run_dir / "best.safetensors"))
+    assert before["0.weight"].shape == after["0.weight"].shape  # same body, carried over

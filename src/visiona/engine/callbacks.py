@@ -124,13 +124,21 @@ class RunArtifacts(pl.Callback):
         outputs = 1 if self.config.get("loss") == "bce" else None
         save_checkpoint(self.run_dir / "last", network, self.architecture, record, extra,
                         self.arch_options, outputs)  # fmt: skip
-        _atomic_json(self.run_dir / "last.json", {"epoch": epoch, "metrics": metrics})
+        summary = {
+            "epoch": epoch,
+            "metrics": metrics,
+            "architecture": self.architecture,
+            "architecture_options": self.arch_options,
+            "weights": record.to_dict(),
+            "config": self.config,
+        }
+        _atomic_json(self.run_dir / "last.json", summary)
         score = metrics.get(self.monitor)
         if score is not None and self._improved(score):
             self.best_score, self.best_epoch = score, epoch
             save_checkpoint(self.run_dir / "best", network, self.architecture, record, extra,
                             self.arch_options, outputs)  # fmt: skip
-            _atomic_json(self.run_dir / "best.json", {"epoch": epoch, "metrics": metrics})
+            _atomic_json(self.run_dir / "best.json", summary)
         state_dir = self.run_dir / "checkpoints"
         state_dir.mkdir(exist_ok=True)
         partial = state_dir / "last.ckpt.part"

@@ -72,25 +72,33 @@ def resume_config(run_dir: Path, overrides: dict[str, Any]) -> TrainConfig:
 
 
 def _prepare_model(config: TrainConfig, classes: tuple[str, ...]) -> tuple[LoadedModel, Any]:
-    """Load or build the network with a head for ``classes``; returns (loaded, preprocessing)."""
+    """Load or build the network with a head for ``classes``; returns (loaded, preprocessing).
+
+    Pretrained weights and visiona checkpoints keep their head only when it already predicts
+    exactly these classes (continuing a run on the same data); otherwise the head is replaced.
+    """
     from visiona.models.load import load_model
-    from visiona.models.transfer import replace_head
+    from visiona.models.transfer import find_head, replace_head
     from visiona.tasks.classify import head_outputs
+    from visiona.weights.checkpoint import checkpoint_path
 
     outputs = head_outputs(len(classes), config.loss)
     options = dict(config.arch_options)
     if config.image_size and config.model == "cnn":
         options.setdefault("image_size", config.image_size)
-    if config.pretrained:
+    if config.pretrained or checkpoint_path(config.model) is not None:
+        if options:
+            raise UsageError("--arch-opt shapes a new CNN; it cannot change pretrained weights")
         loaded = load_model(config.model, pretrained=True)
-        if loaded.weights.num_classes != outputs:
+        same_head = find_head(loaded.module)[1].out_features == outputs
+        if not same_head or loaded.weights.class_names != classes:
             replace_head(loaded.module, outputs)
     else:
         loaded = load_model(
             config.model, pretrained=False, num_classes=outputs, arch_options=options or None
         )
     preprocessing = loaded.weights.preprocessing
-    if config.image_size and config.model != "cnn":
+    if config.image_size and loaded.architecture != "cnn":
         size = config.image_size
         resize_size = None if preprocessing.resize == "stretch" else round(size / 0.875)
         preprocessing = replace(preprocessing, input_size=(size, size), resize_size=resize_size)
