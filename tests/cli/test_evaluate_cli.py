@@ -12,58 +12,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
+from colour_model import CLASSES, colour_checkpoint, make_colours, write_image
 from visiona.data.folder import scan_folder, stratified_split
-from visiona.models.load import load_model
-from visiona.models.tiny import TINY_PREPROCESSING
-from visiona.weights.checkpoint import save_checkpoint
-from visiona.weights.record import Weights
-
-CLASSES = ("red", "green", "blue")
-RGB = {"red": (250, 10, 10), "green": (10, 250, 10), "blue": (10, 10, 250)}
-
-
-def write_image(path: Path, rgb: tuple[int, int, int], seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    image = np.clip(np.array(rgb) + rng.integers(-8, 9, (32, 32, 3)), 0, 255).astype(np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(image).save(path)
-
-
-def make_colours(root: Path, per_class: int = 4, mislabelled: bool = True) -> Path:
-    for index, name in enumerate(CLASSES):
-        for i in range(per_class):
-            write_image(root / name / f"{name}{i}.png", RGB[name], seed=100 * index + i)
-    if mislabelled:
-        write_image(root / "green" / "zz_wrong.png", (250, 60, 10), seed=999)
-    return root
-
-
-def colour_checkpoint(path: Path) -> Path:
-    """test_classifier whose logit for class c is 4 · mean(normalised channel c + 1)."""
-    import torch
-
-    module = load_model("test_classifier", pretrained=False, num_classes=3).module
-    conv1, conv2, linear = module[0], module[3], module[7]
-    with torch.no_grad():
-        for layer in (conv1, conv2, linear):
-            layer.weight.zero_()
-            layer.bias.zero_()
-        for c in range(3):
-            conv1.weight[c, c, 1, 1] = 1.0
-            conv1.bias[c] = 1.0
-            conv2.weight[c, c, 1, 1] = 1.0
-            linear.weight[c, c] = 4.0
-    record = Weights(
-        model="test_classifier",
-        tag="colours",
-        preprocessing=TINY_PREPROCESSING,
-        class_names=CLASSES,
-    )
-    return save_checkpoint(path, module, "test_classifier", record)
 
 
 @pytest.fixture
