@@ -155,3 +155,20 @@ def test_augment_writes_a_copy_and_leaves_the_source_alone(cli, tmp_path) -> Non
     assert again.code == 2 and "not empty" in again.err
     inside = cli("data", "augment", source, source / "aug")
     assert inside.code == 2 and "inside the source" in inside.err
+
+
+def test_augment_keeps_same_stem_files_apart(cli, tmp_path) -> None:
+    from PIL import Image
+
+    source = tmp_path / "src"
+    (source / "cat" / "x").mkdir(parents=True)
+    (source / "cat" / "y").mkdir(parents=True)
+    for path in (source / "cat" / "x" / "1.png", source / "cat" / "y" / "1.png",
+                 source / "cat" / "1.png", source / "cat" / "1.jpg"):  # fmt: skip
+        Image.new("RGB", (8, 8), (200, 10, 10)).save(path)
+    result = cli("data", "augment", source, tmp_path / "aug", "--copies", "1")
+    assert result.code == 0, result.err
+    written = sorted(
+        str(p.relative_to(tmp_path / "aug")) for p in (tmp_path / "aug").rglob("*.png")
+    )
+    assert len(written) == 8 and "wrote 8 images" in result.err

@@ -67,7 +67,7 @@ def test_run_folder_holds_everything_and_the_checkpoint_predicts(colours, tmp_pa
 
 def test_training_learns_the_colours(colours, tmp_path) -> None:
     result = train_classifier(
-        config(colours, tmp_path / "runs", epochs=8, lr=0.01, augment="none"), progress=False
+        config(colours, tmp_path / "runs", epochs=15, lr=0.01, augment="none"), progress=False
     )
     assert result.best_metrics["val/acc"] == 1.0
 
@@ -82,8 +82,10 @@ class _InterruptAtEpoch(pl.Callback):
 
 
 @pytest.mark.slow
-def test_resume_after_interrupt_matches_an_uninterrupted_run(colours, tmp_path) -> None:
-    common = {"augment": "strong", "mixup": 0.2, "epochs": 2, "schedule": "cosine"}
+@pytest.mark.parametrize("workers", [0, 2])
+def test_resume_after_interrupt_matches_an_uninterrupted_run(colours, tmp_path, workers) -> None:
+    common = {"augment": "strong", "mixup": 0.2, "epochs": 2, "schedule": "cosine",
+              "patience": 5, "workers": workers}  # fmt: skip
     full = train_classifier(config(colours, tmp_path / "r", name="full", **common), progress=False)
     with pytest.raises(TrainingInterruptedError, match="epochs 1-1 are saved") as info:
         train_classifier(
@@ -274,3 +276,71 @@ def test_fine_tuning_a_checkpoint_on_new_classes_gets_a_new_head(colours, tmp_pa
     before = load_file(str(first.run_dir / "best.safetensors"))
     after = load_file(str(second.run_dir / "best.safetensors"))
     assert before["0.weight"].shape == after["0.weight"].shape  # same body, carried over
+
+
+def test_checkpoint_metrics_belong_to_their_epoch(colours, tmp_path) -> None:
+    import csv
+
+    result = train_classifier(config(colours, tmp_path / "runs", epochs=2), progress=False)
+    last = json.loads((result.run_dir / "last.json").read_text())
+    with open(result.run_dir / "logs" / "metrics.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    epoch_two = [r for r in rows if r["epoch"] == "1" and r.get("train/loss")]
+    assert last["epoch"] == 2
+    assert last["metrics"]["train/loss"] == pytest.approx(float(epoch_two[0]["train/loss"]))
+
+
+def test_split_is_reused_from_another_working_directory(colours, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(colours.parent)
+    first = train_classifier(
+        config(Path(colours.name), tmp_path / "runs", epochs=1), progress=False
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    second = train_classifier(
+        config(Path("..") / colours.name, tmp_path / "runs", epochs=1), progress=False
+    )
+    assert not second.skipped
+    assert (
+        json.loads((first.run_dir / "split.json").read_text())["train"]
+        == json.loads((second.run_dir / "split.json").read_text())["train"]
+    )
+
+
+def test_resume_refuses_to_change_the_recipe(colours, tmp_path) -> None:
+    result = train_classifier(config(colours, tmp_path / "runs", epochs=1), progress=False)
+    with pytest.raises(UsageError, match="cannot change: lr"):
+        resume_config(result.run_dir, {"lr": 0.1, "epochs": 3})
+    assert resume_config(result.run_dir, {"epochs": 3}).epochs == 3
+
+
+def test_yaml_numbers_are_converted_and_bad_values_refused(tmp_path) -> None:
+    from visiona.engine.config import load_yaml_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("data: x\nlr: 1e-3\nepochs: '4'\nnesterov: 'yes'\n")
+    cfg = TrainConfig.from_dict(load_yaml_config(path)).validate()
+    assert cfg.lr == 0.001 and cfg.epochs == 4 and cfg.nesterov is True
+    with pytest.raises(UsageError, match="option lr: 'fast' is not a valid float"):
+        TrainConfig.from_dict({"data": "x", "lr": "fast"})
+    with pytest.raises(UsageError, match="--step-size must be at least 1"):
+        TrainConfig(data="x", step_size=0).validate()
+
+
+def test_no_hflip_removes_the_flip_and_cnn_blocks_include_dense_layers() -> None:
+    from torchvision.transforms import v2
+
+    from visiona.data.transforms import augmentation_steps
+    from visiona.models.transfer import backbone_blocks, select_blocks
+    from visiona.weights.record import Preprocessing
+
+    for preset in ("light", "strong"):
+        with_flip = augmentation_steps(preset, Preprocessing(), hflip=True)
+        without = augmentation_steps(preset, Preprocessing(), hflip=False)
+        assert any(isinstance(t, v2.RandomHorizontalFlip) for t in with_flip)
+        assert not any(isinstance(t, v2.RandomHorizontalFlip) for t in without)
+    network = load_model("cnn", pretrained=False, num_classes=3).module
+    names = [name for name, _ in backbone_blocks(network)]
+    assert "13" in names  # the 2048 -> 128 dense layer
+    assert [name for name, _ in select_blocks(network, "last:1")] == ["13"]

@@ -60,6 +60,7 @@ def augment_folder(
     folder = scan_folder(source)
     torch.manual_seed(seed)
     written, skipped = 0, []
+    used: set[tuple[Path, str]] = set()
     with Progress(
         TextColumn("augmenting"), BarColumn(), MofNCompleteColumn(), console=console,
         transient=True, disable=console is None or not console.is_terminal,
@@ -81,9 +82,15 @@ def augment_folder(
             from torchvision.transforms import v2
 
             transform = v2.Compose(steps)
-            out_dir = destination / folder.classes[sample.label]
+            class_dir = folder.root / folder.classes[sample.label]
+            relative = sample.path.relative_to(class_dir)
+            out_dir = destination / folder.classes[sample.label] / relative.parent
             out_dir.mkdir(parents=True, exist_ok=True)
+            # 1.jpg and 1.png in one folder must not overwrite each other's outputs.
             stem = sample.path.stem
+            if (out_dir, stem) in used:
+                stem = f"{stem}_{sample.path.suffix.lstrip('.').lower()}"
+            used.add((out_dir, stem))
             tensor = torch.from_numpy(image.array).permute(2, 0, 1)
             if include_original:
                 Image.fromarray(image.array).save(out_dir / f"{stem}.png")

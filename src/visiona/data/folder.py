@@ -244,7 +244,8 @@ def load_splits(
         seed: Seed of the split.
         split_file: A ``split.json`` written by an earlier run (``--resume`` uses the run's own).
     """
-    root = Path(data).expanduser()
+    # Splits store absolute paths so they stay valid from any working directory.
+    root = Path(data).expanduser().resolve()
     if split_file is not None:
         return DataSplits.from_json(split_file.read_text())
     if not root.is_dir():

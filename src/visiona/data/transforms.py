@@ -79,17 +79,18 @@ def augmentation_steps(
         return _resize(preprocessing)
     size = list(preprocessing.input_size)
     interpolation = _interpolation(preprocessing)
+    flip = [v2.RandomHorizontalFlip()] if hflip else []
     if preset == "light":
         return [
             v2.RandomResizedCrop(
                 size, scale=(0.8, 1.0), interpolation=interpolation, antialias=True
             ),
-            v2.RandomHorizontalFlip(),
+            *flip,
             v2.RandomRotation(10, interpolation=interpolation),
         ]
     return [
         v2.RandomResizedCrop(size, scale=(0.35, 1.0), interpolation=interpolation, antialias=True),
-        v2.RandomHorizontalFlip(),
+        *flip,
         v2.RandomRotation(15, interpolation=interpolation),
         v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.05),
         v2.RandAugment(num_ops=2, magnitude=9, interpolation=interpolation),

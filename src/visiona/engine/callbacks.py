@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import lightning.pytorch as pl
 import numpy as np
 import torch
+from lightning.pytorch.callbacks import Checkpoint
 from torch.utils.data import Sampler
 
 from visiona.errors import VisionaError
@@ -30,11 +31,20 @@ class EpochSeededSampler(Sampler[int]):
     """A shuffling sampler whose order depends only on (seed, epoch); Lightning calls
     :meth:`set_epoch` before each epoch, so a resumed run sees the same order."""
 
-    def __init__(self, size: int, seed: int) -> None:
-        self.size, self.seed, self.epoch = size, seed, 0
+    def __init__(self, size: int, seed: int, start_epoch: int = 0) -> None:
+        self.size, self.seed, self.epoch = size, seed, start_epoch
+        # Hand this to the DataLoader (generator=...): worker processes draw their seeds from it,
+        # so augmentation in workers also depends only on (seed, epoch).
+        self.worker_seeds = torch.Generator()
+        # Lightning creates the first iterator (and starts workers) before its first set_epoch
+        # call, so a resumed run must start at the epoch it resumes.
+        self.set_epoch(start_epoch)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+        self.worker_seeds.manual_seed(
+            int(np.random.default_rng([self.seed, epoch, 1]).integers(2**62))
+        )
 
     def __iter__(self) -> Iterator[int]:
         rng = np.random.default_rng([self.seed, self.epoch])
@@ -65,9 +75,14 @@ def _atomic_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(partial, path)
 
 
-class RunArtifacts(pl.Callback):
-    """After each validation: ``last.safetensors`` (+ JSON), ``best.safetensors`` when the monitored
-    metric improves, and Lightning's full state in ``checkpoints/last.ckpt`` for ``--resume``.
+class RunArtifacts(Checkpoint):
+    """At the end of each epoch: ``last.safetensors`` (+ JSON), ``best.safetensors`` when the
+    monitored metric improves, and Lightning's full state in ``checkpoints/last.ckpt`` for
+    ``--resume``.
+
+    As a Lightning ``Checkpoint`` it runs after every other callback (early stopping included), at
+    the end of the training epoch when both the epoch's train and val metrics are known, so the
+    saved state is complete and a resumed run replays nothing.
 
     Every file is written beside its destination and renamed into place, so an interrupted run
     always leaves complete, resumable files.
@@ -105,9 +120,7 @@ class RunArtifacts(pl.Callback):
             return score < self.best_score
         return score > self.best_score
 
-    def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-        if trainer.sanity_checking:
-            return
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         if not all(math.isfinite(v) for v in metrics.values()) or not all(
             torch.isfinite(p).all() for p in module.parameters()

@@ -87,6 +87,8 @@ class TrainConfig:
             (self.weight_decay >= 0, "--weight-decay must be >= 0"),
             (self.workers >= 0, "--workers must be >= 0"),
             (self.unfreeze_epoch >= 0, "--unfreeze-epoch must be >= 0"),
+            (self.step_size >= 1, "--step-size must be at least 1"),
+            (self.warmup_epochs >= 0, "--warmup-epochs must be >= 0"),
             (0 <= self.max_bad_fraction <= 1, "--max-bad-fraction must be in [0, 1]"),
             (self.image_size is None or self.image_size >= 8, "--image-size must be >= 8"),
         ]
@@ -100,11 +102,45 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        """Build from a mapping (YAML, CLI), converting values to the fields' types.
+
+        YAML reads ``1e-3`` as a string and ``5`` as an int where a float is meant; both are
+        converted here, and a value that cannot be converted is a UsageError naming the option.
+        """
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
         if unknown:
             raise UsageError(f"unknown training option(s) in config: {', '.join(unknown)}")
-        return cls(**data)
+        return cls(**{key: _coerce(key, known[key].type, value) for key, value in data.items()})
+
+
+def _coerce(name: str, annotation: Any, value: Any) -> Any:
+    text = str(annotation)
+    if value is None:
+        return None
+    try:
+        if text.startswith("bool"):
+            if isinstance(value, str):
+                lowered = value.strip().lower()
+                if lowered not in {"true", "false", "1", "0", "yes", "no", "on", "off"}:
+                    raise ValueError(value)
+                return lowered in {"true", "1", "yes", "on"}
+            return bool(value)
+        if text.startswith("float"):
+            return float(value)
+        if text.startswith("int"):
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(value)
+        if text.startswith("dict"):
+            if not isinstance(value, dict):
+                raise ValueError(value)
+            return dict(value)
+        if text.startswith("str"):
+            return str(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"option {name}: {value!r} is not a valid {text.split(' ')[0]}") from None
+    return value
 
 
 def load_yaml_config(path: Path) -> dict[str, Any]:

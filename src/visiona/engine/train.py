@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import signal
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -65,8 +66,14 @@ def resume_config(run_dir: Path, overrides: dict[str, Any]) -> TrainConfig:
         )
     config = TrainConfig.from_dict(load_yaml_config(saved))
     allowed = {"epochs", "device", "workers"}
+    refused = sorted(k for k, v in overrides.items() if v is not None and k not in allowed)
+    if refused:
+        raise UsageError(
+            f"--resume continues the saved run; it cannot change: {', '.join(refused)}",
+            hint="only --epochs, --device and --workers may change; start a new run otherwise",
+        )
     for key, value in overrides.items():
-        if key in allowed and value is not None:
+        if value is not None:
             setattr(config, key, value)
     return config
 
@@ -105,7 +112,9 @@ def _prepare_model(config: TrainConfig, classes: tuple[str, ...]) -> tuple[Loade
     return loaded, preprocessing
 
 
-def _loaders(config: TrainConfig, preprocessing: Any, train_samples, val_samples):
+def _loaders(
+    config: TrainConfig, preprocessing: Any, train_samples, val_samples, start_epoch: int = 0
+):
     import torch
     from torch.utils.data import DataLoader
 
@@ -120,12 +129,15 @@ def _loaders(config: TrainConfig, preprocessing: Any, train_samples, val_samples
     common = {
         "batch_size": config.batch_size,
         "num_workers": config.workers,
-        "persistent_workers": config.workers > 0,
+        # Fresh workers each epoch are seeded from that epoch's reseeded RNG: exact resume.
+        "persistent_workers": False,
         "pin_memory": torch.cuda.is_available(),
     }
+    sampler = EpochSeededSampler(len(train_set), config.seed, start_epoch)
     train_loader = DataLoader(
         train_set,
-        sampler=EpochSeededSampler(len(train_set), config.seed),
+        sampler=sampler,
+        generator=sampler.worker_seeds,
         drop_last=len(train_set) > config.batch_size,
         **common,
     )
@@ -207,7 +219,10 @@ def prepare_run(
     if mixer is not None and config.loss == "bce":
         raise UsageError("--mixup/--cutmix work with cross-entropy; drop --loss bce")
     module = ClassificationModule(loaded.module, config, len(splits.classes), mixer)
-    train_loader, val_loader = _loaders(config, preprocessing, train_samples, val_samples)
+    start_epoch = int(_read_metrics(run_dir / "last.json").get("epoch", 0)) if resume else 0
+    train_loader, val_loader = _loaders(
+        config, preprocessing, train_samples, val_samples, start_epoch
+    )
     artifacts = RunArtifacts(
         run_dir, loaded.architecture, record, loaded.arch_options, config.to_dict(), config.monitor
     )
@@ -226,6 +241,7 @@ def make_trainer(
 ):
     """A Lightning Trainer with the run's loggers, device and precision."""
     import lightning.pytorch as pl
+    from lightning.pytorch.callbacks import Checkpoint
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     from visiona.engine.backends import resolve_device
@@ -252,7 +268,8 @@ def make_trainer(
             CSVLogger(str(log_dir), name="csv", version=part),
             TensorBoardLogger(str(log_dir), name="tensorboard", version=part),
         ],
-        enable_checkpointing=False,
+        # Our RunArtifacts is the checkpoint callback; without it, Lightning must not add its own.
+        enable_checkpointing=any(isinstance(cb, Checkpoint) for cb in callbacks),
         enable_progress_bar=show_progress,
         enable_model_summary=False,
         num_sanity_val_steps=0,
@@ -317,10 +334,13 @@ def _train(
         callbacks.append(LearningRateMonitor(logging_interval="epoch"))
     trainer = make_trainer(config, run.run_dir, callbacks, console, progress)
     ckpt = run.run_dir / "checkpoints" / "last.ckpt" if resume is not None else None
+    sigint = signal.getsignal(signal.SIGINT)
     try:
         trainer.fit(run.module, run.train_loader, run.val_loader, ckpt_path=ckpt, weights_only=True)
     except SystemExit:
-        # Lightning turns Ctrl-C into sys.exit(1) after its graceful shutdown.
+        # Lightning turns Ctrl-C into sys.exit(1) after its graceful shutdown, leaving SIGINT
+        # ignored; give the caller (a notebook, a script) its Ctrl-C back.
+        signal.signal(signal.SIGINT, sigint)
         if not trainer.interrupted:
             raise
         _plots(run.run_dir)

@@ -59,7 +59,7 @@ def backbone_blocks(module: nn.Module) -> list[tuple[str, nn.Module]]:
         holds_head = head_name.startswith(name + ".")
         # Descend into lists (stages), into the part holding the head, and into a wrapper that
         # holds most of the network (ViT's encoder), but only two levels deep.
-        wrapper = depth == 0 and size > total / 2
+        wrapper = depth == 0 and size > total / 2 and any(True for _ in child.children())
         if depth < 2 and ((is_list and not in_list) or holds_head or wrapper):
             for child_name, grandchild in child.named_children():
                 add(f"{name}.{child_name}", grandchild, depth + 1, in_list=is_list)
