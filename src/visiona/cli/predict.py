@@ -5,15 +5,18 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from visiona.cli.output import OutputNamer, stderr_console, stdout_console
-from visiona.errors import UsageError
+from visiona.errors import UsageError, VisionaError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from visiona.engine.predict import PredictionItem
 
 app = typer.Typer(help="Run a model on images, folders or globs.", no_args_is_help=True)
@@ -44,6 +47,118 @@ def classify(
 
     Exit codes: 0 all images classified, 1 some images could not be read, 2 bad usage.
     """
+    items, saved, err = _run(
+        "classify", paths, model=model, weights=weights, random_init=random_init, save=save,
+        roi=roi, batch_size=batch_size, device=device, max_pixels=max_pixels,
+        as_json=as_json, as_csv=as_csv, options={"top_k": top_k},
+    )  # fmt: skip
+    if as_json:
+        _print_json(items)
+    elif as_csv:
+        _print_classification_csv(items)
+    else:
+        _print_classification_table(items)
+    _print_summary(items, saved, err, f"classified {_count(_ok(items), 'image')}")
+    _exit_if_failed(items)
+
+
+@app.command("detect")
+def detect(
+    paths: list[str] = typer.Argument(..., help="Image files, folders or glob patterns."),
+    model: str = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Detector name or checkpoint (default: fasterrcnn_mobilenet_v3_large_320_fpn). "
+        "Mask R-CNN adds instance masks, Keypoint R-CNN keypoints.",
+    ),
+    weights: Path = typer.Option(None, "--weights", help="Local weights file for --model."),
+    random_init: bool = typer.Option(False, "--random-init", help="Random weights (smoke tests)."),
+    conf: float = typer.Option(
+        0.25, "--conf", min=0.0, max=1.0, help="Keep detections scoring at least this."
+    ),
+    iou: float = typer.Option(
+        0.7, "--iou", min=0.0, max=1.0, help="Class-aware NMS IoU threshold (1 disables it)."
+    ),
+    classes: str = typer.Option(
+        None, "--classes", help="Keep only these classes: ids or names, e.g. 0,2 or person,car."
+    ),
+    max_det: int = typer.Option(100, "--max-det", min=1, help="At most this many per image."),
+    as_json: bool = typer.Option(False, "--json", help="Print results as JSON to stdout."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print one CSV row per object to stdout."),
+    save: Path = typer.Option(None, "--save", help="Write annotated images to this folder."),
+    roi: str = typer.Option(
+        None, "--roi", help="Look only at a region: center:0.5 or box:x0,y0,x1,y1."
+    ),
+    batch_size: int = typer.Option(8, "--batch-size", "-b", min=1, help="Images per batch."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    max_pixels: int = typer.Option(
+        None, "--max-pixels", min=1, help="Refuse images above this many pixels."
+    ),
+) -> None:
+    """Detect objects: boxes (xyxy pixels), labels, scores; masks and keypoints if predicted.
+
+    Exit codes: 0 all images processed, 1 some images could not be read, 2 bad usage.
+    """
+    options = {"conf": conf, "iou": iou, "classes": classes, "max_det": max_det}
+    items, saved, err = _run(
+        _detection_task(model), paths, model=model, weights=weights, random_init=random_init,
+        save=save, roi=roi, batch_size=batch_size, device=device, max_pixels=max_pixels,
+        as_json=as_json, as_csv=as_csv, options=options,
+    )  # fmt: skip
+    if as_json:
+        _print_json(items)
+    elif as_csv:
+        _print_detection_csv(items)
+    else:
+        _print_detection_table(items)
+    ok = _ok(items)
+    objects = sum(len(item.result) for item in ok)
+    _print_summary(
+        items, saved, err, f"detected {_count(objects, 'object')} in {_count(ok, 'image')}"
+    )
+    _exit_if_failed(items)
+
+
+_DETECTION_TASKS = ("detect", "segment-instances", "keypoints")
+
+
+def _detection_task(model: str | None) -> str:
+    """The task of a detection-family model (Mask R-CNN → segment-instances...), else detect."""
+    if model is None:
+        return "detect"
+    from visiona.models.catalog import get_spec
+    from visiona.weights.checkpoint import checkpoint_path, read_checkpoint_info
+
+    try:
+        path = checkpoint_path(model)
+        task = read_checkpoint_info(path).weights.task if path else get_spec(model)[0].task
+    except VisionaError:
+        return "detect"  # load_model reports the problem with its own message
+    return task if task in _DETECTION_TASKS else "detect"
+
+
+def _run(
+    task: str,
+    paths: list[str],
+    *,
+    model: str | None,
+    weights: Path | None,
+    random_init: bool,
+    save: Path | None,
+    roi: str | None,
+    batch_size: int,
+    device: str,
+    max_pixels: int | None,
+    as_json: bool,
+    as_csv: bool,
+    options: dict[str, Any],
+) -> tuple[list[PredictionItem], list[Path], Console]:
+    """Shared by every ``predict`` command: load, stream with progress, save overlays.
+
+    Options are checked on the loaded model before any image is decoded, so a bad
+    ``--classes`` fails fast with exit code 2.
+    """
     from visiona.data.sources import expand_inputs
     from visiona.engine.predict import Predictor
     from visiona.engine.preprocess import Roi
@@ -56,7 +171,7 @@ def classify(
     err = stderr_console()
     predictor = Predictor.load(
         model,
-        task="classify",
+        task=task,
         pretrained=not random_init,
         weights_file=weights,
         console=err,
@@ -65,15 +180,29 @@ def classify(
         roi=parsed_roi,
         max_pixels=max_pixels,
     )
-    items = _run_with_progress(predictor.stream(files, top_k=top_k), len(files), err)
+    predictor.task.check_options(predictor.weights, **options)
+    items = _run_with_progress(predictor.stream(files, **options), len(files), err)
     saved = [_save_overlay(item, namer) for item in items if namer and item.ok]
-    _print_results(items, as_json=as_json, as_csv=as_csv)
-    _print_summary(items, saved, err)
+    return items, saved, err
+
+
+def _ok(items: list[PredictionItem]) -> list[PredictionItem]:
+    return [item for item in items if item.ok]
+
+
+def _count(value: int | list[Any], noun: str) -> str:
+    number = value if isinstance(value, int) else len(value)
+    return f"{number} {noun}{'s' * (number != 1)}"
+
+
+def _exit_if_failed(items: list[PredictionItem]) -> None:
     if any(not item.ok for item in items):
         raise typer.Exit(1)
 
 
-def _run_with_progress(stream, total: int, console) -> list[PredictionItem]:
+def _run_with_progress(
+    stream: Iterable[PredictionItem], total: int, console: Console
+) -> list[PredictionItem]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     items = []
@@ -102,24 +231,26 @@ def _save_overlay(item: PredictionItem, namer: OutputNamer) -> Path:
     return path
 
 
-def _print_results(items: list[PredictionItem], *, as_json: bool, as_csv: bool) -> None:
-    ok = [item for item in items if item.ok]
-    if as_json:
-        json.dump([item.result.to_dict() for item in ok], sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        return
-    if as_csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["source", "rank", "class_id", "label", "probability"])
-        for item in ok:
-            for entry in item.result.to_dict()["top"]:
-                writer.writerow(
-                    [item.source, entry["rank"], entry["class_id"], entry["label"],
-                     f"{entry['probability']:.6f}"]
-                )  # fmt: skip
-        return
+def _print_json(items: list[PredictionItem]) -> None:
+    json.dump([item.result.to_dict() for item in _ok(items)], sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def _print_classification_csv(items: list[PredictionItem]) -> None:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["source", "rank", "class_id", "label", "probability"])
+    for item in _ok(items):
+        for entry in item.result.to_dict()["top"]:
+            writer.writerow(
+                [item.source, entry["rank"], entry["class_id"], entry["label"],
+                 f"{entry['probability']:.6f}"]
+            )  # fmt: skip
+
+
+def _print_classification_table(items: list[PredictionItem]) -> None:
     from rich.table import Table
 
+    ok = _ok(items)
     table = Table(show_lines=False)
     for column, justify in (("image", "left"), ("#", "right"), ("label", "left"),
                             ("probability", "right"), ("class id", "right")):  # fmt: skip
@@ -139,10 +270,45 @@ def _print_results(items: list[PredictionItem], *, as_json: bool, as_csv: bool) 
         stdout_console().print(table)
 
 
-def _print_summary(items: list[PredictionItem], saved: list[Path], console) -> None:
+def _print_detection_csv(items: list[PredictionItem]) -> None:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["source", "class_id", "label", "score", "x0", "y0", "x1", "y1"])
+    for item in _ok(items):
+        detections = item.result
+        for box, score, class_id in zip(
+            detections.xyxy, detections.scores, detections.class_ids, strict=True
+        ):
+            writer.writerow(
+                [item.source, int(class_id), detections.names[class_id], f"{score:.6f}",
+                 *(f"{value:.2f}" for value in box)]
+            )  # fmt: skip
+
+
+def _print_detection_table(items: list[PredictionItem]) -> None:
+    from collections import Counter
+
+    from rich.table import Table
+
+    ok = _ok(items)
+    table = Table(show_lines=False)
+    for column, justify in (("image", "left"), ("objects", "right"), ("classes", "left")):
+        table.add_column(column, justify=justify)
+    for item in ok:
+        counts = Counter(item.result.labels).most_common()
+        table.add_row(
+            item.source,
+            str(len(item.result)),
+            ", ".join(f"{label} ×{count}" for label, count in counts) or "-",
+        )
+    if ok:
+        stdout_console().print(table)
+
+
+def _print_summary(
+    items: list[PredictionItem], saved: list[Path], console: Console, summary: str
+) -> None:
+    """``summary`` (what was done), failures, and where overlays went, on stderr."""
     failed = sum(not item.ok for item in items)
-    done = len(items) - failed
-    summary = f"classified {done} image{'s' * (done != 1)}"
     if failed:
         summary += f", {failed} could not be read"
     console.print(summary, markup=False)

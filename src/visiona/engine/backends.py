@@ -1,12 +1,14 @@
 """Inference backends: what runs the network on a preprocessed batch.
 
-A backend takes a ``(N, 3, H, W)`` float32 tensor and returns the model's raw output (a tensor or a
-dict of tensors) on the CPU. Torch eager is the first; ONNX Runtime and others plug in here by
-name without the Predictor changing.
+A backend takes a ``(N, 3, H, W)`` float32 tensor — or, for tasks whose networks take images of
+different sizes (torchvision detectors), a list of ``(3, H_i, W_i)`` tensors — and returns the
+model's raw output (a tensor, a dict of tensors or a list of dicts) on the CPU. Torch eager is the
+first; ONNX Runtime and others plug in here by name without the Predictor changing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from visiona.errors import UsageError
@@ -23,8 +25,8 @@ class Backend(Protocol):
     name: str
     device: str
 
-    def __call__(self, batch: torch.Tensor) -> Any:
-        """``(N, 3, H, W)`` float32 → raw outputs on the CPU."""
+    def __call__(self, batch: torch.Tensor | Sequence[torch.Tensor]) -> Any:
+        """``(N, 3, H, W)`` float32 (or a list of ``(3, H_i, W_i)``) → raw outputs on the CPU."""
         ...
 
 
@@ -62,16 +64,35 @@ class TorchBackend:
         self.device = resolve_device(device)
         self.module = module.eval().to(self.device)
 
-    def __call__(self, batch: torch.Tensor) -> Any:
+    def __call__(self, batch: torch.Tensor | Sequence[torch.Tensor]) -> Any:
         import torch
 
+        if isinstance(batch, torch.Tensor):
+            inputs: Any = batch.to(self.device, non_blocking=True)
+        else:
+            inputs = [image.to(self.device, non_blocking=True) for image in batch]
         with torch.inference_mode():
-            outputs = self.module(batch.to(self.device, non_blocking=True))
-        if isinstance(outputs, torch.Tensor):
-            return outputs.float().cpu()
-        if isinstance(outputs, dict):
-            return {key: value.float().cpu() for key, value in outputs.items()}
-        return outputs
+            outputs = self.module(inputs)
+        return outputs_to_cpu(outputs)
+
+
+def outputs_to_cpu(outputs: Any) -> Any:
+    """Tensors (also inside dicts, lists and tuples) moved to the CPU; floating ones as float32.
+
+    Integer tensors (a detector's class labels) keep their dtype.
+    """
+    import torch
+
+    if isinstance(outputs, torch.Tensor):
+        return (outputs.float() if outputs.is_floating_point() else outputs).cpu()
+    if isinstance(outputs, dict):
+        return {key: outputs_to_cpu(value) for key, value in outputs.items()}
+    if isinstance(outputs, list):
+        return [outputs_to_cpu(value) for value in outputs]
+    if isinstance(outputs, tuple):
+        values = [outputs_to_cpu(value) for value in outputs]
+        return type(outputs)(*values) if hasattr(outputs, "_fields") else tuple(values)
+    return outputs
 
 
 def make_backend(name: str, module: nn.Module, device: str | None) -> Backend:

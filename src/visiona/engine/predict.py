@@ -69,7 +69,8 @@ class Predictor:
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
         backend: Inference backend name (``torch``).
         batch_size: Images per forward pass.
-        roi: Classify only a region: ``"center:0.5"``, ``"box:x0,y0,x1,y1"`` or a :class:`Roi`.
+        roi: Look only at a region: ``"center:0.5"``, ``"box:x0,y0,x1,y1"`` or a :class:`Roi`
+            (detections are mapped back to whole-image pixels).
         max_pixels: Decoding limit per image (decompression-bomb guard).
     """
 
@@ -120,7 +121,11 @@ class Predictor:
         return self.model.weights.class_names
 
     def preprocess(self, image: LoadedImage) -> tuple[torch.Tensor, ImageMeta]:
-        """One decoded image → ``(3, H, W)`` input tensor and its metadata."""
+        """One decoded image → ``(3, H, W)`` input tensor and its metadata.
+
+        ``H, W`` is the model's input size, or the image's (ROI's) own size when its
+        preprocessing does not resize (``resize="none"``, torchvision detectors).
+        """
         pixels = image.array
         roi_box = None
         if self.roi is not None:
@@ -155,8 +160,9 @@ class Predictor:
             return []
         import torch
 
-        batch = torch.stack([tensor for _, tensor, _ in pending])
-        outputs = self.backend(batch)
+        tensors = [tensor for _, tensor, _ in pending]
+        # Detectors take differently sized images as a list and resize them themselves.
+        outputs = self.backend(torch.stack(tensors) if self.task.batched_input else tensors)
         metas = [meta for _, _, meta in pending]
         results = self.task.postprocess(outputs, metas, self.weights, **options)
         return [

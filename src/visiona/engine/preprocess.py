@@ -75,7 +75,8 @@ def to_tensor(image: np.ndarray, preprocessing: Preprocessing) -> torch.Tensor:
         preprocessing: Resize policy, size, interpolation, normalisation and channel order.
 
     Returns:
-        ``(3, input_h, input_w)`` float32 tensor, normalised.
+        ``(3, input_h, input_w)`` float32 tensor, normalised; with the ``"none"`` resize policy
+        the image keeps its size, ``(3, H, W)``.
     """
     import torch
     from torchvision.transforms import InterpolationMode
@@ -85,11 +86,12 @@ def to_tensor(image: np.ndarray, preprocessing: Preprocessing) -> torch.Tensor:
     interpolation = InterpolationMode(preprocessing.interpolation)
     if preprocessing.resize == "stretch":
         tensor = F.resize(tensor, list(preprocessing.input_size), interpolation, antialias=True)
-    else:
+    elif preprocessing.resize == "shorter_side_center_crop":
         tensor = F.resize(tensor, preprocessing.resize_size, interpolation, antialias=True)
         tensor = F.center_crop(tensor, list(preprocessing.input_size))
     tensor = tensor.to(torch.float32).div_(255.0)
-    tensor = F.normalize(tensor, list(preprocessing.mean), list(preprocessing.std))
+    if any(preprocessing.mean) or any(s != 1 for s in preprocessing.std):
+        tensor = F.normalize(tensor, list(preprocessing.mean), list(preprocessing.std))
     if preprocessing.color_order == "BGR":
         tensor = tensor.flip(0)
     return tensor

@@ -1,4 +1,4 @@
-"""The model catalogue: curated entries first, then every torchvision and timm classifier.
+"""The model catalogue: curated entries, then torchvision classifiers and detectors, then timm.
 
 Names: ``efficientnet_lite0`` (curated), ``resnet50`` (torchvision), ``timm/convnext_atto``
 (timm; a bare timm name works too when torchvision has no model of that name), each optionally
@@ -13,7 +13,14 @@ import functools
 from collections.abc import Iterable
 
 from visiona.errors import UnknownNameError
-from visiona.models import efficientnet_lite, simple_cnn, timm_models, tiny, torchvision_models
+from visiona.models import (
+    efficientnet_lite,
+    simple_cnn,
+    timm_models,
+    tiny,
+    torchvision_detection,
+    torchvision_models,
+)
 from visiona.models.spec import ModelSpec
 from visiona.registry import Registry, split_tag, unknown_name_error
 
@@ -21,7 +28,12 @@ MODELS: Registry[ModelSpec] = Registry("model")
 for _spec in (efficientnet_lite.SPEC, simple_cnn.SPEC, tiny.SPEC):
     MODELS.add(_spec.name, _spec)
 
-DEFAULT_MODELS = {"classify": "efficientnet_lite0"}
+DEFAULT_MODELS = {
+    "classify": "efficientnet_lite0",
+    "detect": "fasterrcnn_mobilenet_v3_large_320_fpn",
+    "segment-instances": "maskrcnn_resnet50_fpn",
+    "keypoints": "keypointrcnn_resnet50_fpn",
+}
 SOURCES = ("visiona", "torchvision", "timm")
 
 
@@ -29,9 +41,10 @@ SOURCES = ("visiona", "torchvision", "timm")
 def _provider_spec(name: str) -> ModelSpec | None:
     if name.startswith(timm_models.PREFIX):
         return timm_models.spec_for(name)
+    torchvision_spec = torchvision_detection.spec_for(name) or torchvision_models.spec_for(name)
     if name.startswith(torchvision_models.PREFIX):
-        return torchvision_models.spec_for(name)
-    return torchvision_models.spec_for(name) or timm_models.spec_for(name)
+        return torchvision_spec
+    return torchvision_spec or timm_models.spec_for(name)
 
 
 def get_spec(name: str) -> tuple[ModelSpec, str | None]:
@@ -70,6 +83,7 @@ def all_model_names(*, include_timm: bool = False) -> list[str]:
     """Curated and torchvision names, plus timm's when asked (importing timm takes a second)."""
     names = list(MODELS)
     names += [n for n in torchvision_models.classification_names() if n not in MODELS]
+    names += [n for n in torchvision_detection.detection_names() if n not in MODELS]
     if include_timm:
         names += [timm_models.PREFIX + n for n in timm_models.architecture_names()]
     return names
@@ -88,6 +102,9 @@ def list_specs(pattern: str = "*", sources: Iterable[str] = ("visiona",)) -> lis
         for name in torchvision_models.classification_names():
             if fnmatch.fnmatchcase(name, pattern) and name not in MODELS:
                 specs.append(torchvision_models.spec_for(name))
+        for name in torchvision_detection.detection_names():
+            if fnmatch.fnmatchcase(name, pattern) and name not in MODELS:
+                specs.append(torchvision_detection.spec_for(name))
     if "timm" in sources:
         for name in timm_models.architecture_names():
             prefixed = timm_models.PREFIX + name

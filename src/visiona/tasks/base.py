@@ -34,10 +34,27 @@ class ImageMeta:
 
 
 class Task(ABC):
-    """Hooks a mode engine asks of a task."""
+    """Hooks a mode engine asks of a task.
+
+    Attributes:
+        name: Task name in :data:`TASKS`.
+        result_type: Result class :meth:`postprocess` returns.
+        batched_input: ``True``: the network takes one ``(N, 3, H, W)`` tensor (all images
+            preprocessed to one size). ``False``: it takes a list of ``(3, H_i, W_i)`` tensors of
+            different sizes and resizes them itself (torchvision detectors).
+    """
 
     name: ClassVar[str]
     result_type: ClassVar[type[Result]]
+    batched_input: ClassVar[bool] = True
+
+    def check_options(self, weights: Weights, **options: Any) -> None:
+        """Validate postprocessing options before any image is processed (fail fast).
+
+        Raises:
+            UsageError: An option is unknown or out of range for this task and model.
+        """
+        return None  # default: postprocess itself checks its options
 
     @abstractmethod
     def postprocess(
@@ -48,6 +65,9 @@ class Task(ABC):
 
 TASKS: dict[str, str] = {
     "classify": "visiona.tasks.classify:ClassifyTask",
+    "detect": "visiona.tasks.detect:DetectTask",
+    "segment-instances": "visiona.tasks.detect:InstanceSegmentTask",
+    "keypoints": "visiona.tasks.detect:KeypointTask",
 }
 
 

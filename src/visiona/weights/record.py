@@ -11,9 +11,9 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-ResizePolicy = Literal["shorter_side_center_crop", "stretch"]
+ResizePolicy = Literal["shorter_side_center_crop", "stretch", "none"]
 Interpolation = Literal["nearest", "bilinear", "bicubic"]
 ColorOrder = Literal["RGB", "BGR"]
 
@@ -31,10 +31,15 @@ class Preprocessing:
     ``(x - mean) / std`` per channel → channel order ``color_order`` → tensor ``(3, H, W)``.
 
     Attributes:
-        input_size: ``(height, width)`` of the tensor fed to the network.
+        input_size: ``(height, width)`` of the tensor fed to the network. With ``resize="none"``
+            it is only the nominal size the network works at (e.g. a detector's internal
+            ``min_size``), for exporters and benchmarks.
         resize: ``"shorter_side_center_crop"`` resizes the shorter side to ``resize_size`` and
             crops the centre to ``input_size`` (torchvision/timm evaluation); ``"stretch"``
-            resizes the whole image to ``input_size`` ignoring aspect ratio (MediaPipe/TF-Lite).
+            resizes the whole image to ``input_size`` ignoring aspect ratio (MediaPipe/TF-Lite);
+            ``"none"`` keeps the image at its own size, for networks that resize internally
+            (torchvision detectors take ``(3, H, W)`` images in [0, 1], so they pair it with
+            ``mean=(0, 0, 0)`` and ``std=(1, 1, 1)``).
         resize_size: Shorter side after resizing, for the centre-crop policy.
         interpolation: Resampling filter; downscaling is antialiased.
         mean: Per-channel mean on the [0, 1] scale, in RGB order.
@@ -51,6 +56,10 @@ class Preprocessing:
     color_order: ColorOrder = "RGB"
 
     def __post_init__(self) -> None:
+        if self.resize not in get_args(ResizePolicy):
+            raise ValueError(
+                f"unknown resize policy {self.resize!r}; known: {get_args(ResizePolicy)}"
+            )
         height, width = self.input_size
         if height <= 0 or width <= 0:
             raise ValueError(f"input_size must be positive, got {self.input_size}")

@@ -1,0 +1,9 @@
+"""Evaluation metrics beyond classification.
+
+- :mod:`.detection`: COCO mAP / mAR for boxes and instance masks (torchmetrics with the
+  pycocotools backend), per-class AP, precision-recall curves and a detection confusion matrix;
+  :func:`~visiona.metrics.detection.evaluate_detections` returns a
+  :class:`~visiona.metrics.detection.DetectionReport`.
+
+Modules are imported on demand (they pull in numpy, torch and pycocotools).
+"""
