@@ -1,4 +1,4 @@
-"""``visiona evaluate classify``: measure a classifier on a labelled image folder."""
+"""``visiona evaluate classify|detect``: measure a model on labelled images."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from visiona.engine.evaluate import EvaluationReport
+    from visiona.engine.evaluate_detection import DetectionEvaluation
     from visiona.models.load import LoadedModel
 
 app = typer.Typer(help="Measure a model on labelled images.", no_args_is_help=True)
@@ -185,3 +186,92 @@ def _print_report(report: EvaluationReport, console: Console) -> None:
             console.print(f"  {true} → {predicted}: {count}", markup=False)
     else:
         console.print("no confusions", markup=False)
+
+
+@app.command("detect")
+def detect(
+    model: str = typer.Option(
+        ..., "--model", "-m", help="Checkpoint (runs/detect/NAME/best) or detector name."
+    ),
+    data: Path = typer.Option(..., "--data", "-d", help="Labelled COCO, YOLO or VOC data set."),
+    subset: str = typer.Option(
+        "auto", "--subset", help="auto (test, else val, else all), train, val, test or all."
+    ),
+    batch_size: int = typer.Option(8, "--batch-size", "-b", min=1, help="Images per batch."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    out: Path = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Folder for metrics.json and plots (default: RUN_DIR/eval-DATA for a run's "
+        "checkpoint, else runs/evaluate/MODEL-DATA).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON to stdout."),
+) -> None:
+    """Evaluate a detector: COCO mAP@[.5:.95], mAP@.5, mAP@.75, AR, per-class AP, PR curves,
+    confusion matrix (masks too for instance segmentation models).
+
+    Exit codes: 0 evaluated (label problems are reported and left out), 2 bad usage.
+    """
+    from visiona.engine.evaluate_detection import evaluate_detector
+    from visiona.models.load import load_model
+    from visiona.weights.checkpoint import checkpoint_path, read_checkpoint_info
+
+    err = stderr_console()
+    path = checkpoint_path(model)
+    task = "detect"
+    if path is not None:
+        task = read_checkpoint_info(path).weights.task
+    else:
+        from visiona.models.catalog import get_spec
+
+        task = get_spec(model)[0].task
+    if task not in ("detect", "segment-instances", "keypoints"):
+        raise UsageError(f"{model!r} is a {task!r} model", hint="use: visiona evaluate classify")
+    loaded = load_model(model, task=task, console=err)
+    out_dir = out if out is not None else default_out_dir(loaded, data, subset)
+    _refuse_output_inside_data(out_dir, data)
+    report = evaluate_detector(
+        loaded, data, subset=subset, batch_size=batch_size, device=device, out_dir=out_dir,
+        console=err,
+    )  # fmt: skip
+    for problem in report.problems[:20]:
+        err.print(str(problem), markup=False)
+    if len(report.problems) > 20:
+        err.print(f"... {len(report.problems) - 20} more label problems", markup=False)
+    for file, reason in report.unreadable:
+        err.print(f"skipped {file}: {reason}", markup=False)
+    if as_json:
+        json.dump(report.to_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_detection_report(report, stdout_console())
+    err.print(f"wrote {len(report.files)} files to {out_dir}:", markup=False)
+    for file_path in report.files.values():
+        err.print(f"  {file_path}", markup=False)
+
+
+def _print_detection_report(report: DetectionEvaluation, console: Console) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    for label, part in (("boxes", report.boxes), ("masks", report.masks)):
+        if part is None:
+            continue
+        console.print(
+            f"{label}: mAP@[.5:.95] {part.map:.4f}, mAP@.5 {part.map50:.4f}, "
+            f"mAP@.75 {part.map75:.4f}, AR@100 {part.mar100:.4f} "
+            f"on {report.num_images} {report.subset!r} images",
+            markup=False,
+        )
+        table = Table(show_lines=False)
+        for column in ("class", "AP", "AP50", "AR100", "objects"):
+            table.add_column(column, justify="left" if column == "class" else "right")
+        for row in part.per_class:
+            if row.num_gt == 0 and row.ap < 0:
+                continue
+            table.add_row(
+                Text(row.name), f"{row.ap:.4f}", f"{row.ap50:.4f}", f"{row.ar100:.4f}",
+                str(row.num_gt),
+            )  # fmt: skip
+        console.print(table)

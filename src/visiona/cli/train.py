@@ -1,4 +1,4 @@
-"""``visiona train classify``: from-scratch or transfer-learning training on an image folder."""
+"""``visiona train TASK``: classifiers on image folders; detectors on COCO/YOLO/VOC data sets."""
 
 from __future__ import annotations
 
@@ -109,9 +109,6 @@ def classify(
       visiona train classify --data digits/train --epochs 15
       visiona train classify --data pets/ -m efficientnet_lite0 --pretrained --freeze backbone
     """
-    from visiona.engine.config import TrainConfig, load_yaml_config
-    from visiona.engine.train import resume_config, train_classifier
-
     cli_values = {
         "data": data, "model": model, "pretrained": pretrained, "image_size": image_size,
         "epochs": epochs, "batch_size": batch_size, "lr": lr, "backbone_lr": backbone_lr,
@@ -125,15 +122,37 @@ def classify(
         "name": name, "project": project, "device": device, "precision": precision,
         "workers": workers, "max_bad_fraction": max_bad_fraction,
     }  # fmt: skip
+    _run("classify", cli_values, arch_opt, config_file, resume, lr_find)
+
+
+def _run(
+    task: str,
+    cli_values: dict[str, Any],
+    arch_opt: list[str] | None,
+    config_file: Path | None,
+    resume: Path | None,
+    lr_find: bool = False,
+) -> None:
+    """Shared by every ``train`` command: options < YAML < CLI, then train and report."""
+    from visiona.engine.config import TrainConfig, load_yaml_config
+    from visiona.engine.train import resume_config, train
+
     overrides = {k: v for k, v in cli_values.items() if v is not None}
     if arch_opt:
         overrides["arch_options"] = _parse_arch_options(arch_opt)
     console = stderr_console()
     if resume is not None:
         config = resume_config(resume, overrides)
+        if config.task != task:
+            raise UsageError(
+                f"{resume} is a {config.task!r} run",
+                hint=f"resume it with: visiona train {config.task} --resume {resume}",
+            )
     else:
         values = load_yaml_config(config_file) if config_file else {}
         values.update(overrides)
+        if values.setdefault("task", task) != task:
+            raise UsageError(f"the config file is for task {values['task']!r}, not {task!r}")
         config = TrainConfig.from_dict(values)
     if lr_find:
         from visiona.engine.lr_find import find_learning_rate
@@ -142,23 +161,25 @@ def classify(
         console.print(f"suggested learning rate: {result.suggestion:.2e}", markup=False)
         console.print(f"plot: {result.plot}", markup=False)
         return
-    result = train_classifier(config, resume=resume, console=console)
-    _report(result, console)
+    _report(train(config, resume=resume, console=console), console)
 
 
 def _report(result, console) -> None:
     metrics = result.best_metrics
+    task = result.task
     if result.interrupted:
         console.print(
-            f"interrupted; resume with: visiona train classify --resume {result.run_dir}",
+            f"interrupted; resume with: visiona train {task} --resume {result.run_dir}",
             markup=False,
         )
     if metrics:
-        console.print(
-            f"best epoch {int(metrics.get('epoch', 0))}: val/acc {metrics.get('val/acc', 0):.4f}, "
-            f"val/loss {metrics.get('val/loss', 0):.4f}",
-            markup=False,
-        )
+        shown = ("val/acc", "val/loss") if task == "classify" else ("val/map50", "val/map")
+        if "val/mask_map50" in metrics:
+            shown += ("val/mask_map50",)
+        values = ", ".join(f"{name} {metrics.get(name, 0):.4f}" for name in shown)
+        console.print(f"best epoch {int(metrics.get('epoch', 0))}: {values}", markup=False)
+    if result.problems:
+        console.print(f"{len(result.problems)} label problem(s) reported above", markup=False)
     if result.skipped:
         console.print(f"{len(result.skipped)} unreadable image(s) were skipped", markup=False)
     console.print(f"run folder: {result.run_dir}", markup=False)
@@ -171,6 +192,97 @@ def _report(result, console) -> None:
             console.print(f"  {label}: {path}", markup=False)
     if result.best_checkpoint:
         console.print(
-            f"predict with: visiona predict classify IMAGES --model {result.best_checkpoint.with_suffix('')}",
+            f"predict with: visiona predict {'classify' if task == 'classify' else 'detect'} "
+            f"IMAGES --model {result.best_checkpoint.with_suffix('')}",
             markup=False,
         )
+
+
+def _detection_command(task: str, default_model: str, what: str) -> None:
+    """Register ``visiona train <task>`` for a detection-family task."""
+
+    def command(
+        data: str = typer.Option(
+            None, "--data", "-d", help="Data set folder (COCO JSON, YOLO data.yaml or VOC)."
+        ),
+        model: str = typer.Option(
+            None,
+            "--model",
+            "-m",
+            help=f"{default_model} (default), a catalogue name or a checkpoint.",
+        ),
+        pretrained: bool = typer.Option(
+            None, "--pretrained/--scratch", help="Start from pretrained weights (new head)."
+        ),
+        arch_opt: list[str] = typer.Option(
+            None, "--arch-opt", help="Network options, e.g. min_size=160 or width=64."
+        ),
+        epochs: int = typer.Option(None, "--epochs", "-e", help="Epochs (default 20)."),
+        batch_size: int = typer.Option(None, "--batch-size", "-b", help="Batch size (default 8)."),
+        lr: float = typer.Option(None, "--lr", help="Learning rate of the heads (2e-3)."),
+        backbone_lr: float = typer.Option(
+            None, "--backbone-lr", help="LR of the backbone (default lr, lr/10 if pretrained)."
+        ),
+        optimizer: str = typer.Option(
+            None, "--optimizer", help="sgd, adam, adamw (default), rmsprop, adagrad, adadelta."
+        ),
+        momentum: float = typer.Option(None, "--momentum", help="SGD/RMSprop momentum (0.9)."),
+        weight_decay: float = typer.Option(None, "--weight-decay", help="Weight decay (1e-4)."),
+        schedule: str = typer.Option(
+            None, "--schedule", help="none, step, exponential, cosine (default), plateau."
+        ),
+        warmup_epochs: int = typer.Option(
+            None, "--warmup-epochs", help="Linear warm-up epochs before cosine (0)."
+        ),
+        augment: str = typer.Option(None, "--augment", help="none, light (default) or strong."),
+        hflip: bool = typer.Option(None, "--hflip/--no-hflip", help="Mirror images."),
+        freeze: str = typer.Option(None, "--freeze", help="none or backbone (train the heads)."),
+        unfreeze: str = typer.Option(
+            None, "--unfreeze", help="all: unfreeze the backbone at --unfreeze-epoch."
+        ),
+        unfreeze_epoch: int = typer.Option(
+            None, "--unfreeze-epoch", help="Epoch the backbone joins training."
+        ),
+        patience: int = typer.Option(None, "--patience", help="Early stopping patience (0: off)."),
+        monitor: str = typer.Option(None, "--monitor", help="val/map50 (default) or val/map."),
+        val_fraction: float = typer.Option(
+            None, "--val", help="Validation share when the data set has no val split (0.2)."
+        ),
+        test_fraction: float = typer.Option(None, "--test", help="Test share (0)."),
+        seed: int = typer.Option(None, "--seed", help="Seed of split, init and augmentation (0)."),
+        deterministic: bool = typer.Option(None, "--deterministic/--no-deterministic"),
+        name: str = typer.Option(None, "--name", help=f"Run name (folder under runs/{task}/)."),
+        project: str = typer.Option(None, "--project", help="Runs folder (default: runs)."),
+        device: str = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N, mps."),
+        precision: str = typer.Option(None, "--precision", help="32-true, 16-mixed, bf16-mixed."),
+        workers: int = typer.Option(None, "--workers", help="Data-loading worker processes."),
+        config_file: Path = typer.Option(None, "--config", help="YAML file of options."),
+        resume: Path = typer.Option(None, "--resume", help="Continue the run in this folder."),
+    ) -> None:
+        cli_values = {
+            "data": data, "model": model, "pretrained": pretrained, "epochs": epochs,
+            "batch_size": batch_size, "lr": lr, "backbone_lr": backbone_lr,
+            "optimizer": optimizer, "momentum": momentum, "weight_decay": weight_decay,
+            "schedule": schedule, "warmup_epochs": warmup_epochs, "augment": augment,
+            "hflip": hflip, "freeze": freeze, "unfreeze": unfreeze,
+            "unfreeze_epoch": unfreeze_epoch, "patience": patience, "monitor": monitor,
+            "val_fraction": val_fraction, "test_fraction": test_fraction, "seed": seed,
+            "deterministic": deterministic, "name": name, "project": project, "device": device,
+            "precision": precision, "workers": workers,
+        }  # fmt: skip
+        _run(task, cli_values, arch_opt, config_file, resume)
+
+    command.__doc__ = (
+        f"Train {what} on a COCO, YOLO or VOC data set (torchvision detector, Lightning).\n\n"
+        f"Examples:\n  visiona data make shapes shapes/\n"
+        f"  visiona train {task} --data shapes/ --epochs 20\n"
+        f"  visiona train {task} --data my_coco/ -m {default_model}"
+    )
+    app.command(task)(command)
+
+
+_detection_command("detect", "fasterrcnn_small", "an object detector (boxes)")
+_detection_command(
+    "segment-instances", "maskrcnn_small", "an instance segmentation model (boxes and masks)"
+)
+_detection_command("keypoints", "keypointrcnn_small", "a keypoint detector (boxes and keypoints)")

@@ -11,11 +11,32 @@ from visiona.errors import UsageError
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
 SCHEDULES = ("none", "step", "exponential", "cosine", "plateau")
 LOSSES = ("cross_entropy", "bce")
+DETECTION_TASKS = ("detect", "segment-instances", "keypoints")
+TRAIN_TASKS = ("classify", *DETECTION_TASKS)
+MONITORS = {
+    "classify": ("val/acc", "val/loss"),
+    "detect": ("val/map50", "val/map"),
+    "segment-instances": ("val/map50", "val/map", "val/mask_map50", "val/mask_map"),
+    "keypoints": ("val/map50", "val/map"),
+}
+"""Metrics each task logs every epoch that may pick the best checkpoint (first = default)."""
+_DETECTION_DEFAULTS = {"batch_size": 8, "lr": 2e-3, "epochs": 20}
+TASK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "classify": {"model": "cnn"},
+    "detect": {"model": "fasterrcnn_small", **_DETECTION_DEFAULTS},
+    "segment-instances": {"model": "maskrcnn_small", **_DETECTION_DEFAULTS},
+    "keypoints": {"model": "keypointrcnn_small", **_DETECTION_DEFAULTS},
+}
+"""Defaults that differ by task; they apply where neither the YAML nor the CLI sets a value."""
 
 
 @dataclass
 class TrainConfig:
-    """Everything a classification training run depends on.
+    """Everything a training run depends on (classification or the detection family).
+
+    Task: ``task`` (``classify``, ``detect``, ``segment-instances``, ``keypoints``); detection
+    tasks read COCO/YOLO/VOC data sets and ignore the classification-only options (loss,
+    label smoothing, mixup, cutmix, image size).
 
     Data: ``data`` folder, ``val_fraction``/``test_fraction``/``seed`` of the split, ``image_size``
     (overrides the model's input size), ``augment`` preset (``hflip=False`` drops mirroring, for
@@ -31,8 +52,9 @@ class TrainConfig:
     ``max_bad_fraction`` of unreadable images tolerated.
     """
 
+    task: str = "classify"
     data: str = ""
-    model: str = "cnn"
+    model: str | None = None
     pretrained: bool = False
     arch_options: dict[str, Any] = field(default_factory=dict)
     image_size: int | None = None
@@ -61,7 +83,7 @@ class TrainConfig:
     epochs: int = 10
     batch_size: int = 32
     patience: int = 0
-    monitor: str = "val/acc"
+    monitor: str | None = None
     name: str | None = None
     project: str = "runs"
     device: str = "auto"
@@ -72,14 +94,29 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Check values a user can get wrong; raises UsageError naming the option."""
+        if self.task not in TRAIN_TASKS:
+            raise UsageError(
+                f"cannot train task {self.task!r}; trainable: {', '.join(TRAIN_TASKS)}"
+            )
         if not self.data:
             raise UsageError("no dataset given; pass --data DIR")
+        monitors = MONITORS[self.task]
+        if self.monitor is None:
+            self.monitor = monitors[0]
+        if self.model is None:
+            self.model = TASK_DEFAULTS[self.task]["model"]
+        detection = self.task in DETECTION_TASKS
         checks = [
             (self.optimizer in OPTIMIZERS, f"--optimizer must be one of {', '.join(OPTIMIZERS)}"),
             (self.schedule in SCHEDULES, f"--schedule must be one of {', '.join(SCHEDULES)}"),
             (self.loss in LOSSES, f"--loss must be one of {', '.join(LOSSES)}"),
             (self.freeze in ("none", "backbone"), "--freeze must be none or backbone"),
-            (self.monitor in ("val/acc", "val/loss"), "--monitor must be val/acc or val/loss"),
+            (self.monitor in monitors, f"--monitor must be one of {', '.join(monitors)}"),
+            (
+                not detection or (self.mixup, self.cutmix) == (0, 0),
+                "--mixup/--cutmix: classify only",
+            ),
+            (not detection or self.loss == "cross_entropy", "--loss is for classify only"),
             (self.lr > 0, "--lr must be positive"),
             (self.epochs >= 1, "--epochs must be at least 1"),
             (self.batch_size >= 1, "--batch-size must be at least 1"),
@@ -111,6 +148,8 @@ class TrainConfig:
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise UsageError(f"unknown training option(s) in config: {', '.join(unknown)}")
+        task = str(data.get("task", "classify"))
+        data = {**TASK_DEFAULTS.get(task, {}), **data}
         return cls(**{key: _coerce(key, known[key].type, value) for key, value in data.items()})
 
 

@@ -1,6 +1,10 @@
-"""``visiona train classify``: the whole run, from folder to checkpoints, logs and plots.
+"""``visiona train TASK``: the whole run, from data to checkpoints, logs and plots.
 
-A run directory ``runs/classify/<name>/`` holds ``config.yaml`` (resolved), ``split.json``,
+Classification is prepared here, the detection family in :mod:`visiona.engine.train_detection`;
+both then go through the same fit (:func:`train`): Lightning trainer, checkpoints, resume,
+interruption, early stopping and plots.
+
+A run directory ``runs/<task>/<name>/`` holds ``config.yaml`` (resolved), ``split.json``,
 ``best.safetensors``/``last.safetensors`` (+ ``.json``), ``checkpoints/last.ckpt`` (full state for
 ``--resume``), ``logs/`` (CSV and TensorBoard) and ``curves.png``.
 """
@@ -40,11 +44,13 @@ class TrainResult:
     skipped: list[BadImage] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
     interrupted: bool = False
+    task: str = "classify"
+    problems: list[Any] = field(default_factory=list)
 
 
-def new_run_dir(project: Path, name: str | None) -> Path:
-    """``project/classify/<name>``; an existing name gets a ``-2``, ``-3``... suffix."""
-    base = project / "classify"
+def new_run_dir(project: Path, name: str | None, task: str = "classify") -> Path:
+    """``project/<task>/<name>``; an existing name gets a ``-2``, ``-3``... suffix."""
+    base = project / task
     name = name or "train"
     if not re.fullmatch(r"[\w.-]+", name):
         raise UsageError(f"run name {name!r} may only hold letters, digits, '.', '_' and '-'")
@@ -62,7 +68,7 @@ def resume_config(run_dir: Path, overrides: dict[str, Any]) -> TrainConfig:
     if not (run_dir / "checkpoints" / "last.ckpt").is_file() or not saved.is_file():
         raise InputNotFoundError(
             f"{run_dir} has no resumable state (checkpoints/last.ckpt and config.yaml)",
-            hint="resume takes a run folder such as runs/classify/NAME",
+            hint="resume takes a run folder such as runs/classify/NAME or runs/detect/NAME",
         )
     config = TrainConfig.from_dict(load_yaml_config(saved))
     allowed = {"epochs", "device", "workers"}
@@ -151,12 +157,13 @@ class PreparedRun:
 
     config: TrainConfig
     run_dir: Path
-    splits: DataSplits
+    splits: Any
     module: Any
     train_loader: Any
     val_loader: Any
     artifacts: Any
     skipped: list[BadImage]
+    problems: list[Any] = field(default_factory=list)
 
 
 def prepare_run(
@@ -185,7 +192,7 @@ def prepare_run(
                 "the dataset is too small to split into train and validation images",
                 hint="add images (at least two per class) or provide train/ and val/ folders",
             )
-        run_dir = new_run_dir(Path(config.project), config.name)
+        run_dir = new_run_dir(Path(config.project), config.name, config.task)
         config.name = run_dir.name
         save_yaml_config(config, run_dir / "config.yaml")
         (run_dir / "split.json").write_text(splits.to_json())
@@ -277,7 +284,7 @@ def make_trainer(
     )
 
 
-def train_classifier(
+def train(
     config: TrainConfig,
     *,
     resume: Path | None = None,
@@ -285,7 +292,7 @@ def train_classifier(
     progress: bool = True,
     callbacks: list[Any] | None = None,
 ) -> TrainResult:
-    """Train a classifier per ``config`` (or continue the run in ``resume``).
+    """Train a model for ``config.task`` per ``config`` (or continue the run in ``resume``).
 
     Args:
         config: Options of the run.
@@ -302,6 +309,10 @@ def train_classifier(
 
     with quiet_lightning():
         return _train(config, resume, console, progress, callbacks or [])
+
+
+train_classifier = train
+"""Former name of :func:`train` (classification was the first task)."""
 
 
 class TrainingInterruptedError(VisionaError):
@@ -321,7 +332,12 @@ def _train(
 
     from visiona.engine.callbacks import NonFiniteLossGuard
 
-    run = prepare_run(config, resume=resume, console=console)
+    if config.task == "classify":
+        run = prepare_run(config, resume=resume, console=console)
+    else:
+        from visiona.engine.train_detection import prepare_detection_run
+
+        run = prepare_detection_run(config, resume=resume, console=console)
     callbacks: list[Any] = [run.artifacts, NonFiniteLossGuard(), *extra_callbacks]
     if config.patience > 0:
         from lightning.pytorch.callbacks import EarlyStopping
@@ -343,21 +359,21 @@ def _train(
         signal.signal(signal.SIGINT, sigint)
         if not trainer.interrupted:
             raise
-        _plots(run.run_dir)
+        _plots(run.run_dir, config.task)
         saved = _read_metrics(run.run_dir / "last.json").get("epoch", 0)
         raise TrainingInterruptedError(
             f"training interrupted during epoch {trainer.current_epoch + 1}; "
             f"epochs 1-{saved} are saved"
             if saved
             else "training interrupted before the first epoch ended",
-            hint=f"resume with: visiona train classify --resume {run.run_dir}",
+            hint=f"resume with: visiona train {config.task} --resume {run.run_dir}",
         ) from None
     except torch.cuda.OutOfMemoryError:
         raise VisionaError(
             "out of GPU memory", hint="lower --batch-size or --image-size, or use --device cpu"
         ) from None
     run_dir = run.run_dir
-    files = _plots(run_dir)
+    files = _plots(run_dir, config.task)
     best = run_dir / "best.safetensors"
     last = run_dir / "last.safetensors"
     return TrainResult(
@@ -369,6 +385,8 @@ def _train(
         skipped=run.skipped,
         files=files,
         interrupted=trainer.interrupted,
+        task=config.task,
+        problems=run.problems,
     )
 
 
@@ -432,13 +450,17 @@ def merge_csv_logs(run_dir: Path) -> Path | None:
     return merged
 
 
-def _plots(run_dir: Path) -> dict[str, Path]:
+_DETECTION_PANELS = (("loss", ("train/loss",)), ("mAP", ("val/map50", "val/map", "val/mask_map50")))
+
+
+def _plots(run_dir: Path, task: str = "classify") -> dict[str, Path]:
     from visiona.viz.plots import plot_training_curves
 
     metrics_csv = merge_csv_logs(run_dir)
     if metrics_csv is None:
         return {}
+    panels = None if task == "classify" else _DETECTION_PANELS
     return {
         "metrics": metrics_csv,
-        "curves": plot_training_curves(metrics_csv, run_dir / "curves.png"),
+        "curves": plot_training_curves(metrics_csv, run_dir / "curves.png", panels=panels),
     }

@@ -1,4 +1,10 @@
-"""The Lightning module shared by every task's training: the task supplies loss and predictions."""
+"""Lightning modules: one base with the optimisation every task shares, one subclass per family.
+
+:class:`OptimizedModule` owns optimisers, schedules, parameter groups (head vs backbone learning
+rates) and per-epoch seeding; :class:`ClassificationModule` adds the classifier's steps, freezing
+and MixUp/CutMix; :class:`visiona.engine.detection_module.DetectionModule` the detectors' steps and
+COCO metrics.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +31,101 @@ def seed_for_epoch(seed: int, epoch: int) -> None:
     torch.manual_seed(value)
 
 
-class ClassificationModule(pl.LightningModule):
+class OptimizedModule(pl.LightningModule):
+    """Optimisation shared by every task's module.
+
+    Subclasses set ``self.network`` and ``self.config`` and implement :meth:`head_parameters`
+    (the new, task-specific layers trained at ``lr``; the rest trains at ``backbone_lr``).
+    """
+
+    network: nn.Module
+    config: TrainConfig
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        """Parameters of the task head (the part trained at the full learning rate)."""
+        raise NotImplementedError
+
+    def parameter_groups(self) -> list[dict[str, Any]]:
+        """Head at ``lr``; the rest at ``backbone_lr`` (default lr/10) when fine-tuning a
+        pretrained model, else at ``lr``. Frozen parameters are included (they get no gradient
+        until unfrozen), so unfreezing later needs no change to the optimizer or schedule."""
+        config = self.config
+        head = self.head_parameters()
+        head_ids = {id(p) for p in head}
+        rest = [p for p in self.network.parameters() if id(p) not in head_ids]
+        backbone_lr = config.backbone_lr
+        if backbone_lr is None:
+            backbone_lr = config.lr / 10 if config.pretrained else config.lr
+        groups = [{"params": head, "lr": config.lr, "name": "head"}]
+        if rest:
+            groups.append({"params": rest, "lr": backbone_lr, "name": "backbone"})
+        return groups
+
+    def configure_optimizers(self) -> Any:
+        config = self.config
+        groups = self.parameter_groups()
+        optim = torch.optim
+        decay = config.weight_decay
+        if config.optimizer == "sgd":
+            optimizer = optim.SGD(
+                groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov,
+                weight_decay=decay,
+            )  # fmt: skip
+        elif config.optimizer == "adam":
+            optimizer = optim.Adam(groups, lr=config.lr, weight_decay=decay)
+        elif config.optimizer == "adamw":
+            optimizer = optim.AdamW(groups, lr=config.lr, weight_decay=decay)
+        elif config.optimizer == "rmsprop":
+            optimizer = optim.RMSprop(
+                groups, lr=config.lr, momentum=config.momentum, weight_decay=decay
+            )
+        elif config.optimizer == "adagrad":
+            optimizer = optim.Adagrad(groups, lr=config.lr, weight_decay=decay)
+        else:
+            optimizer = optim.Adadelta(groups, lr=config.lr, weight_decay=decay)
+        scheduler = self._scheduler(optimizer)
+        if scheduler is None:
+            return optimizer
+        if config.schedule == "plateau":
+            return {
+                "optimizer": optimizer,
+                "lr_scheduler": {
+                    "scheduler": scheduler,
+                    "monitor": config.monitor,
+                    "interval": "epoch",
+                },
+            }
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
+        }
+
+    def _scheduler(self, optimizer: torch.optim.Optimizer) -> Any:
+        config = self.config
+        schedulers = torch.optim.lr_scheduler
+        if config.schedule == "step":
+            return schedulers.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
+        if config.schedule == "exponential":
+            return schedulers.ExponentialLR(optimizer, gamma=config.gamma)
+        if config.schedule == "plateau":
+            mode = "min" if str(config.monitor).endswith("loss") else "max"
+            return schedulers.ReduceLROnPlateau(
+                optimizer, mode=mode, factor=config.gamma, patience=2
+            )
+        if config.schedule == "cosine":
+            warmup, total = config.warmup_epochs, config.epochs
+
+            def factor(epoch: int) -> float:
+                if epoch < warmup:
+                    return (epoch + 1) / (warmup + 1)
+                progress = (epoch - warmup) / max(1, total - warmup)
+                return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+            return schedulers.LambdaLR(optimizer, factor)
+        return None
+
+
+class ClassificationModule(OptimizedModule):
     """Trains ``network`` on ``(images (N, 3, H, W), labels (N,))`` batches.
 
     Args:
@@ -52,6 +152,9 @@ class ClassificationModule(pl.LightningModule):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.network(images)
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        return list(self.network.get_submodule(self.head_prefix).parameters())
 
     # -- freezing -------------------------------------------------------------------------
     def apply_freezing(self, epoch: int) -> None:
@@ -104,80 +207,3 @@ class ClassificationModule(pl.LightningModule):
         loss = self.loss_fn(logits, labels)
         self.log("val/loss", loss, on_epoch=True, prog_bar=True)
         self.log("val/acc", self._accuracy(logits, labels), on_epoch=True, prog_bar=True)
-
-    # -- optimisation ---------------------------------------------------------------------
-    def parameter_groups(self) -> list[dict[str, Any]]:
-        """Head at ``lr``; the rest at ``backbone_lr`` (default lr/10) when fine-tuning a
-        pretrained model, else at ``lr``. Frozen parameters are included (they get no gradient
-        until unfrozen), so unfreezing later needs no change to the optimizer or schedule."""
-        config = self.config
-        head = list(self.network.get_submodule(self.head_prefix).parameters())
-        head_ids = {id(p) for p in head}
-        rest = [p for p in self.network.parameters() if id(p) not in head_ids]
-        backbone_lr = config.backbone_lr
-        if backbone_lr is None:
-            backbone_lr = config.lr / 10 if config.pretrained else config.lr
-        groups = [{"params": head, "lr": config.lr, "name": "head"}]
-        if rest:
-            groups.append({"params": rest, "lr": backbone_lr, "name": "backbone"})
-        return groups
-
-    def configure_optimizers(self) -> Any:
-        config = self.config
-        groups = self.parameter_groups()
-        optim = torch.optim
-        decay = config.weight_decay
-        if config.optimizer == "sgd":
-            optimizer = optim.SGD(
-                groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov,
-                weight_decay=decay,
-            )  # fmt: skip
-        elif config.optimizer == "adam":
-            optimizer = optim.Adam(groups, lr=config.lr, weight_decay=decay)
-        elif config.optimizer == "adamw":
-            optimizer = optim.AdamW(groups, lr=config.lr, weight_decay=decay)
-        elif config.optimizer == "rmsprop":
-            optimizer = optim.RMSprop(
-                groups, lr=config.lr, momentum=config.momentum, weight_decay=decay
-            )
-        elif config.optimizer == "adagrad":
-            optimizer = optim.Adagrad(groups, lr=config.lr, weight_decay=decay)
-        else:
-            optimizer = optim.Adadelta(groups, lr=config.lr, weight_decay=decay)
-        scheduler = self._scheduler(optimizer)
-        if scheduler is None:
-            return optimizer
-        if config.schedule == "plateau":
-            return {
-                "optimizer": optimizer,
-                "lr_scheduler": {
-                    "scheduler": scheduler,
-                    "monitor": "val/loss",
-                    "interval": "epoch",
-                },
-            }
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"},
-        }
-
-    def _scheduler(self, optimizer: torch.optim.Optimizer) -> Any:
-        config = self.config
-        schedulers = torch.optim.lr_scheduler
-        if config.schedule == "step":
-            return schedulers.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
-        if config.schedule == "exponential":
-            return schedulers.ExponentialLR(optimizer, gamma=config.gamma)
-        if config.schedule == "plateau":
-            return schedulers.ReduceLROnPlateau(optimizer, factor=config.gamma, patience=2)
-        if config.schedule == "cosine":
-            warmup, total = config.warmup_epochs, config.epochs
-
-            def factor(epoch: int) -> float:
-                if epoch < warmup:
-                    return (epoch + 1) / (warmup + 1)
-                progress = (epoch - warmup) / max(1, total - warmup)
-                return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-            return schedulers.LambdaLR(optimizer, factor)
-        return None

@@ -16,6 +16,7 @@ from visiona.errors import UnknownNameError
 from visiona.models import (
     efficientnet_lite,
     simple_cnn,
+    small_detection,
     timm_models,
     tiny,
     torchvision_detection,
@@ -25,7 +26,7 @@ from visiona.models.spec import ModelSpec
 from visiona.registry import Registry, split_tag, unknown_name_error
 
 MODELS: Registry[ModelSpec] = Registry("model")
-for _spec in (efficientnet_lite.SPEC, simple_cnn.SPEC, tiny.SPEC):
+for _spec in (efficientnet_lite.SPEC, simple_cnn.SPEC, tiny.SPEC, *small_detection.specs()):
     MODELS.add(_spec.name, _spec)
 
 DEFAULT_MODELS = {

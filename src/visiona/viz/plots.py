@@ -267,7 +267,11 @@ def read_training_metrics(metrics_csv: str | Path) -> TrainingMetrics:
     return TrainingMetrics(x_label="step" if use_steps else "epoch", series=series)
 
 
-def plot_training_curves(metrics_csv: str | Path, path: str | Path) -> Path:
+def plot_training_curves(
+    metrics_csv: str | Path,
+    path: str | Path,
+    panels: Sequence[tuple[str, Sequence[str]]] | None = None,
+) -> Path:
     """Plot loss and accuracy (train and val) per epoch, plus the learning rate if logged.
 
     Panels: loss (``train/loss``, ``val/loss``), accuracy (``train/acc``, ``val/acc``) and, when
@@ -277,6 +281,8 @@ def plot_training_curves(metrics_csv: str | Path, path: str | Path) -> Path:
     Args:
         metrics_csv: A Lightning CSVLogger ``metrics.csv``.
         path: Output PNG file.
+        panels: ``(title, metric names)`` per panel, instead of loss and accuracy (e.g. a
+            detector's loss and mAP).
 
     Returns:
         ``path``.
@@ -288,7 +294,8 @@ def plot_training_curves(metrics_csv: str | Path, path: str | Path) -> Path:
 
     metrics = read_training_metrics(metrics_csv)
     rates = metrics.learning_rates
-    panels = [("loss", ("train/loss", "val/loss")), ("accuracy", ("train/acc", "val/acc"))]
+    if panels is None:
+        panels = [("loss", ("train/loss", "val/loss")), ("accuracy", ("train/acc", "val/acc"))]
     count = len(panels) + (1 if rates else 0)
     figure = _figure(4.6 * count, 3.8)
     for index, (ylabel, names) in enumerate(panels):
