@@ -83,6 +83,9 @@ def test_list_specs_by_source_and_glob() -> None:
     assert [s.name for s in list_specs("*", ["visiona"])] == [
         "cnn",
         "efficientnet_lite0",
+        "fasterrcnn_small",
+        "keypointrcnn_small",
+        "maskrcnn_small",
         "test_classifier",
     ]
     with pytest.raises(UnknownNameError, match="unknown model source"):

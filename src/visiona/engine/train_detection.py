@@ -38,15 +38,23 @@ def keypoint_flip_indices(names: Sequence[str]) -> list[int] | None:
     index = {name: k for k, name in enumerate(names)}
     flip = list(range(len(names)))
     found = False
+    pattern = re.compile(r"(^|[_\- ])(left|right|l_|r_)", re.IGNORECASE)
+    swap = {"left": "right", "right": "left", "l_": "r_", "r_": "l_"}
+
+    def other_side(match: re.Match[str]) -> str:
+        side = match.group(2)
+        twin = swap[side.lower()]
+        if side.isupper():
+            twin = twin.upper()
+        elif side[0].isupper():
+            twin = twin.capitalize()
+        return match.group(1) + twin
+
     for k, name in enumerate(names):
-        for side, other in (("left", "right"), ("right", "left"), ("l_", "r_"), ("r_", "l_")):
-            twin = re.sub(
-                rf"(?i)(^|[_\- ]){side}", lambda m, o=other: m.group(1) + o, name, count=1
-            )
-            if twin != name and twin in index:
-                flip[k] = index[twin]
-                found = True
-                break
+        twin = pattern.sub(other_side, name, count=1)
+        if twin != name and twin in index:
+            flip[k] = index[twin]
+            found = True
     return flip if found else None
 
 

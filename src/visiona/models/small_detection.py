@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from visiona.errors import UsageError
 from visiona.models.spec import ModelSpec
-from visiona.models.torchvision_detection import detection_preprocessing
+from visiona.models.torchvision_detection import detection_preprocessing, option_value
 
 if TYPE_CHECKING:
     from torch import nn
@@ -41,7 +41,9 @@ _OPTIONS = frozenset(
 )  # fmt: skip
 
 
-def _check_options(name: str, options: dict[str, Any]) -> None:
+def _check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with command-line strings converted; raises UsageError for bad ones."""
+    options = {key: option_value(value) for key, value in options.items()}
     unknown = sorted(set(options) - _OPTIONS)
     if unknown:
         raise UsageError(
@@ -53,6 +55,7 @@ def _check_options(name: str, options: dict[str, Any]) -> None:
     for key, value in options.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise UsageError(f"option {key!r} of {name!r} must be a number, got {value!r}")
+    return options
 
 
 def build_small_detector(
@@ -85,7 +88,7 @@ def build_small_detector(
     from visiona.models.small_backbone import SmallBackbone
     from visiona.weights.loading import load_state_dict
 
-    _check_options(name, options)
+    options = _check_options(name, options)
     if num_classes < 1:
         raise UsageError(f"a detector needs at least one object class, got {num_classes}")
     options = dict(options)
@@ -149,8 +152,7 @@ def build_small_detector(
 
 
 def _options_preprocessing(name: str, options: dict[str, Any] | None) -> Any:
-    options = dict(options or {})
-    _check_options(name, options)
+    options = _check_options(name, dict(options or {}))
     return detection_preprocessing(int(options.get("min_size", DEFAULT_MIN_SIZE)))
 
 

@@ -125,7 +125,24 @@ def _allowed_options(name: str) -> frozenset[str]:
     return allowed | {"frozen_norm"} if name in _FROZEN_NORM_MODELS else allowed
 
 
-def _check_options(name: str, options: dict[str, Any]) -> None:
+def option_value(value: Any) -> Any:
+    """A command-line option value (``"16"``, ``"0.5"``, ``"true"``) as a number or bool."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return value
+
+
+def _check_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with command-line strings converted; raises UsageError for bad ones."""
+    options = {key: option_value(value) for key, value in options.items()}
     allowed = _allowed_options(name)
     unknown = sorted(set(options) - allowed)
     if unknown:
@@ -139,6 +156,7 @@ def _check_options(name: str, options: dict[str, Any]) -> None:
                 raise UsageError(f"option 'frozen_norm' of {name!r} must be true or false")
         elif isinstance(value, bool) or not isinstance(value, int | float):
             raise UsageError(f"option {key!r} of {name!r} must be a number, got {value!r}")
+    return options
 
 
 def freeze_batch_norms(module: nn.Module, eps: float | None = None) -> nn.Module:
@@ -170,8 +188,7 @@ def freeze_batch_norms(module: nn.Module, eps: float | None = None) -> nn.Module
 
 
 def _options_preprocessing(name: str, options: dict[str, Any] | None) -> Preprocessing:
-    options = dict(options or {})
-    _check_options(name, options)
+    options = _check_options(name, dict(options or {}))
     return detection_preprocessing(int(options.get("min_size", DETECTION_MODELS[name]["size"])))
 
 
@@ -182,7 +199,7 @@ def _builder(name: str):
 
         from visiona.weights.loading import load_state_dict
 
-        _check_options(name, options)
+        options = _check_options(name, options)
         if num_classes < 1:
             raise UsageError(f"a detector needs at least one object class, got {num_classes}")
         options = dict(options)
