@@ -148,3 +148,12 @@ def test_identify_prints_unknown_in_a_real_subprocess(cli_process, photos, galle
     assert cli_process("faces", "enroll", gallery_dir, "--out", gallery).code == 0
     result = cli_process("faces", "identify", photos / "stranger.png", "--gallery", gallery)
     assert result.code == 0 and "unknown" in result.out
+
+
+@needs("mediapipe")
+def test_weights_list_and_verify_show_packaged_models(cli) -> None:
+    listed = cli("weights", "list", "mediapipe_pose*")
+    assert listed.code == 0 and "mediapipe_pose.full" in listed.out
+    assert "pip:mediapipe" in listed.out and "27.7 MB" in listed.out
+    verified = cli("weights", "verify", "blazeface*")
+    assert verified.code == 0 and verified.out.count(" ok ") == 2

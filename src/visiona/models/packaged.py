@@ -63,10 +63,26 @@ def _record(
     return Weights(
         model=model, tag=tag, task=task, urls=(uri,), sha256=sha256,
         file_format=file_format, preprocessing=_NO_PREPROCESSING,  # type: ignore[arg-type]
-        license=license, description=description,
+        license=license, description=description, file_size=_SIZES.get(f"{model}.{tag}"),
     )  # fmt: skip
 
 
+_SIZES = {  # bytes, for listings
+    "blazeface.short_range": 229714,
+    "blazeface.full_range": 676746,
+    "mediapipe_pose.lite": 2819824,
+    "mediapipe_pose.full": 6440512,
+    "mediapipe_pose.heavy": 27709200,
+    "mediapipe_hands.full": 5478917,
+    "mediapipe_facemesh.attention": 2495106,
+    "selfie_segmentation.general": 249505,
+    "selfie_segmentation.landscape": 250145,
+    "dlib_mmod.human_face": 729940,
+    "dlib_shape.68": 99693937,
+    "dlib_resnet.face_v1": 22466066,
+    "mtcnn.onet": 1559269,
+    "haar.frontalface_default": 930127,
+}
 _APACHE = "Apache-2.0"
 # fmt: off
 PACKAGED_WEIGHTS: dict[str, Weights] = {
