@@ -157,3 +157,18 @@ def test_weights_list_and_verify_show_packaged_models(cli) -> None:
     assert "pip:mediapipe" in listed.out and "27.7 MB" in listed.out
     verified = cli("weights", "verify", "blazeface*")
     assert verified.code == 0 and verified.out.count(" ok ") == 2
+
+
+@needs_all
+def test_faces_swap_writes_a_new_image(cli, photos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "swapped.png"
+    result = cli("faces", "swap", photos / "stranger.png", photos / "astronaut.png", "--out", out)
+    assert result.code == 0, result.err
+    swapped = np.asarray(Image.open(out))
+    assert swapped.shape == (512, 512, 3) and not np.array_equal(swapped, astronaut())
+    assert np.array_equal(swapped[:50], astronaut()[:50])  # far from the face: untouched
+    no_face = cli("faces", "swap", photos / "chelsea.jpg", photos / "astronaut.png", "--out", out)
+    assert no_face.code == 2 and "no face found" in no_face.err
+    overwrite = cli("faces", "swap", photos / "stranger.png", photos / "astronaut.png",
+                    "--out", photos / "astronaut.png")  # fmt: skip
+    assert overwrite.code == 2 and "overwrite" in overwrite.err

@@ -132,3 +132,25 @@ def test_evaluate_pairs_separates_same_and_different(tmp_path: Path, recognizer)
     assert len(report.distances) + len(report.skipped) == 6
     assert report.auc == 1.0 and report.eer == 0.0
     assert report.best_accuracy == 1.0
+
+
+@needs_dlib
+def test_face_swap_changes_only_the_face_and_carries_the_identity(recognizer) -> None:
+    from visiona.faces.swap import swap_face
+
+    target, source = astronaut(), lfw_images()[0][0]
+    target_faces, source_faces = recognizer.detector(target), recognizer.detector(source)
+    original = target.copy()
+    swapped = swap_face(source, source_faces.landmarks[0], target, target_faces.landmarks[0])
+    np.testing.assert_array_equal(target, original)  # input untouched
+    changed = np.abs(swapped.astype(int) - target).sum(axis=-1) > 0
+    x0, y0, x1, y1 = target_faces.xyxy[0].astype(int)
+    assert changed[y0:y1, x0:x1].mean() > 0.3
+    outside = changed.copy()
+    outside[y0 - 15 : y1 + 15, x0 - 15 : x1 + 15] = False
+    assert not outside.any()
+    embedded = recognizer.encode(swapped)
+    index = embedded.largest()
+    to_source = np.linalg.norm(embedded.embeddings[index] - recognizer.encode(source).embeddings[0])
+    to_target = np.linalg.norm(embedded.embeddings[index] - recognizer.encode(target).embeddings[0])
+    assert to_source < to_target

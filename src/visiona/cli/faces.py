@@ -280,3 +280,36 @@ def align(
     )
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("swap")
+def swap(
+    source: Path = typer.Argument(..., help="Image with the face to copy (its largest face)."),
+    target: Path = typer.Argument(..., help="Image whose largest face is replaced."),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the result (PNG/JPEG)."),
+    detector: str = _DETECTOR,
+) -> None:
+    """Put the face of SOURCE onto the face of TARGET (aligned warp + seamless blending)."""
+    import numpy as np
+    from PIL import Image
+
+    from visiona.errors import UsageError
+    from visiona.faces.swap import swap_face
+    from visiona.io.images import load_image
+    from visiona.tasks.perception import FacesTask
+
+    if out.resolve() in (source.resolve(), target.resolve()):
+        raise UsageError("--out would overwrite an input image; choose another file")
+    model = FacesTask().build(detector)
+    found = []
+    for path in (source, target):
+        image = load_image(path).array
+        faces = model(image)
+        if not len(faces):
+            raise UsageError(f"no face found in {path}", hint="try another --detector")
+        sides = faces.xyxy[:, 2:] - faces.xyxy[:, :2]
+        found.append((image, faces.landmarks[int(np.argmax(sides.prod(axis=1)))]))
+    swapped = swap_face(found[0][0], found[0][1], found[1][0], found[1][1])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(swapped).save(out)
+    stdout_console().print(f"swapped face written to {out}", markup=False, highlight=False)
