@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -57,10 +58,14 @@ class PerceptionTask(Task):
         module_name, _, class_name = target.partition(":")
         factory = getattr(importlib.import_module(module_name), class_name)
         given = {key: value for key, value in options.items() if value is not None}
-        try:
-            return factory(**fixed, **given)
-        except TypeError as error:
-            raise UsageError(f"backend {name!r} does not take these options: {error}") from None
+        accepted = set(inspect.signature(factory).parameters) - set(fixed)
+        unknown = sorted(set(given) - accepted)
+        if unknown:
+            raise UsageError(
+                f"backend {name!r} does not take the option(s) {', '.join(unknown)}",
+                hint=f"it takes: {', '.join(sorted(accepted)) or 'no options'}",
+            )
+        return factory(**fixed, **given)
 
     def postprocess(
         self, outputs: Any, metas: Sequence[ImageMeta], weights: Weights | None, **options: Any
