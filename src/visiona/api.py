@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from visiona.engine.perception import PerceptionPredictor
     from visiona.engine.predict import Predictor
     from visiona.models.load import LoadedModel
     from visiona.models.spec import ModelSpec
@@ -24,6 +25,18 @@ def _cached_predictor(
     )
 
 
+PERCEPTION_TASKS = ("faces", "pose", "hands", "facemesh", "matting")
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_perception(
+    task: str, backend: str | None, options: tuple[tuple[str, Any], ...]
+) -> PerceptionPredictor:
+    from visiona.engine.perception import PerceptionPredictor
+
+    return PerceptionPredictor(task, backend, **dict(options))
+
+
 def predict(
     task: str,
     inputs: Any,
@@ -39,7 +52,9 @@ def predict(
     """Run ``task`` on images and return one typed result per image.
 
     Args:
-        task: ``"classify"`` (more tasks follow).
+        task: ``"classify"``, ``"detect"``...; or a packaged perception task: ``"faces"``,
+            ``"pose"``, ``"hands"``, ``"facemesh"``, ``"matting"`` (``model`` then names the
+            backend, e.g. ``"hog"`` or ``"heavy"``, and ``options`` go to it, e.g. ``conf``).
         inputs: An image path, folder or glob, a PIL image, an ``(H, W, 3)`` uint8 RGB array,
             encoded bytes, or a list of these.
         model: Catalogue name or checkpoint path; default: the task's default model.
@@ -59,6 +74,9 @@ def predict(
         >>> top.top1
         ('Egyptian cat', 0.80)
     """
+    if task in PERCEPTION_TASKS:
+        backend = str(model) if model is not None else None
+        return _cached_perception(task, backend, tuple(sorted(options.items()))).predict(inputs)
     from visiona.engine.preprocess import Roi
 
     predictor = _cached_predictor(

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from visiona import __version__
-from visiona.cli import data, evaluate, predict, train, weights
+from visiona.cli import data, evaluate, faces, predict, predict_perception, train, weights
 from visiona.errors import VisionaError
 
 app = typer.Typer(
@@ -22,6 +22,8 @@ app.add_typer(data.app, name="data")
 app.add_typer(train.app, name="train")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(predict.app, name="predict")
+predict_perception.register(predict.app)
+app.add_typer(faces.app, name="faces")
 app.add_typer(weights.app, name="weights")
 
 

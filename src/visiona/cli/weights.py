@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -31,8 +32,6 @@ def list_weights(
     from rich.table import Table
 
     from visiona.models.catalog import list_specs
-    from visiona.weights.resolve import find_local
-    from visiona.weights.sources import describe_source
 
     sources = source or (
         ["visiona", "torchvision", "timm"] if include_all else ["visiona", "torchvision"]
@@ -51,17 +50,38 @@ def list_weights(
             table.add_row(spec.name, spec.task, "random init only", "-", "-", "yes")
             rows += 1
         for record in records:
-            local = find_local(record)
-            offline = f"yes ({local.origin})" if local else "no"
-            sources_text = ", ".join(describe_source(u) for u in record.urls) or "-"
-            table.add_row(
-                record.full_name, record.task, sources_text, _size(record.file_size),
-                record.license, offline,
-            )  # fmt: skip
-            rows += 1
+            rows += _add_record_row(table, record)
+    # Packaged perception models (MediaPipe, dlib, MTCNN, Haar) are not torch specs.
+    for record in _packaged_records(pattern) if "visiona" in sources else []:
+        rows += _add_record_row(table, record)
     if rows == 0:
         raise UsageError(f"no model matches {pattern!r}", hint="try: visiona weights list --all")
     stdout_console().print(table)
+
+
+def _add_record_row(table: Any, record: Any) -> int:
+    from visiona.weights.resolve import find_local
+    from visiona.weights.sources import describe_source
+
+    local = find_local(record)
+    offline = f"yes ({local.origin})" if local else "no"
+    sources_text = ", ".join(describe_source(u) for u in record.urls) or "-"
+    table.add_row(
+        record.full_name, record.task, sources_text, _size(record.file_size),
+        record.license, offline,
+    )  # fmt: skip
+    return 1
+
+
+def _packaged_records(pattern: str) -> list:
+    from visiona.models.packaged import PACKAGED_WEIGHTS
+
+    return [
+        record
+        for record in PACKAGED_WEIGHTS.values()
+        if fnmatch.fnmatchcase(record.model, pattern)
+        or fnmatch.fnmatchcase(record.full_name, pattern)
+    ]
 
 
 def _record(name: str):
@@ -120,7 +140,7 @@ def verify(
 
     from visiona.models.catalog import get_spec, list_specs
     from visiona.weights.cache import digest_matches, file_sha256, weights_dir
-    from visiona.weights.sources import parse_package_uri
+    from visiona.weights.sources import parse_npm_uri, parse_package_uri
 
     checks: list[tuple[str, Path, str | None]] = []
     for spec in list_specs("*", ["visiona"]):
@@ -129,6 +149,12 @@ def verify(
                 located = parse_package_uri(uri).locate() if uri.startswith("package://") else None
                 if located and fnmatch.fnmatchcase(record.full_name, pattern):
                     checks.append((record.full_name, located, record.sha256))
+    for record in _packaged_records(pattern):
+        for uri in record.urls:
+            source = parse_npm_uri(uri) if uri.startswith("npm://") else parse_package_uri(uri)
+            located = source.locate()
+            if located:
+                checks.append((record.full_name, located, record.sha256))
     folder = weights_dir()
     cached = sorted(
         p for p in folder.glob("*") if p.is_file() and p.suffix in (".pth", ".safetensors")

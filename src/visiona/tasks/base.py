@@ -68,6 +68,11 @@ TASKS: dict[str, str] = {
     "detect": "visiona.tasks.detect:DetectTask",
     "segment-instances": "visiona.tasks.detect:InstanceSegmentTask",
     "keypoints": "visiona.tasks.detect:KeypointTask",
+    "faces": "visiona.tasks.perception:FacesTask",
+    "pose": "visiona.tasks.perception:PoseTask",
+    "hands": "visiona.tasks.perception:HandsTask",
+    "facemesh": "visiona.tasks.perception:FaceMeshTask",
+    "matting": "visiona.tasks.perception:MattingTask",
 }
 
 

