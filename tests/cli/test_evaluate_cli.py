@@ -105,6 +105,13 @@ def test_split_file_subset(cli, run_dir, colours) -> None:
     # Whole folder next to a run that has a split: a note about training images.
     whole = cli("evaluate", "classify", "-m", run_dir / "best", "-d", colours, "--json")
     assert whole.code == 0 and "may include this run's training images" in whole.err
+    # A run trained on another folder (e.g. digits/train, evaluated on digits/test): no note.
+    (run_dir / "config.yaml").write_text(f"data: {run_dir.parent / 'elsewhere'}\n")
+    other = cli("evaluate", "classify", "-m", run_dir / "best", "-d", colours, "--json")
+    assert other.code == 0 and "training images" not in other.err
+    (run_dir / "config.yaml").write_text(f"data: {colours}\n")
+    same = cli("evaluate", "classify", "-m", run_dir / "best", "-d", colours, "--json")
+    assert "may include this run's training images" in same.err
     result = cli(
         "evaluate", "classify", "-m", run_dir / "best", "-d", colours,
         "--subset", "val", "--split", split_file, "--json",

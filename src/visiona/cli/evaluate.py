@@ -147,6 +147,18 @@ def _note_training_images(
         return
     if has_explicit_splits(Path(data).expanduser()):
         return
+    from visiona.engine.config import load_yaml_config
+
+    trained_on = (
+        load_yaml_config(run_dir / "config.yaml").get("data")
+        if (run_dir / "config.yaml").is_file()
+        else None
+    )
+    if (
+        trained_on
+        and Path(str(trained_on)).expanduser().resolve() != Path(data).expanduser().resolve()
+    ):
+        return  # another folder than the one the run split: nothing of it was trained on
     console.print(
         f"note: evaluating on all of {data}, which may include this run's training images; "
         f"for held-out accuracy add --subset val --split {run_dir / 'split.json'}",
