@@ -18,6 +18,7 @@ _LAZY = {
     "predict": "visiona.api",
     "load_model": "visiona.api",
     "list_models": "visiona.api",
+    "train": "visiona.api",
     "Predictor": "visiona.engine.predict",
     "PerceptionPredictor": "visiona.engine.perception",
     "Classification": "visiona.results",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from visiona.engine.perception import PerceptionPredictor
     from visiona.engine.predict import Predictor
+    from visiona.engine.train import TrainResult
     from visiona.models.load import LoadedModel
     from visiona.models.spec import ModelSpec
     from visiona.results.base import Result
@@ -103,3 +104,29 @@ def list_models(pattern: str = "*", sources: tuple[str, ...] = ("visiona",)) -> 
     from visiona.models.catalog import list_specs
 
     return list_specs(pattern, sources)
+
+
+def train(task: str, *, data: str | Path, progress: bool = True, **options: Any) -> TrainResult:
+    """Train a model for ``task`` on ``data``; the Python twin of ``visiona train TASK``.
+
+    Args:
+        task: ``classify``, ``detect``, ``segment-instances`` or ``keypoints``.
+        data: An image folder (classify) or a COCO/YOLO/VOC data set (detection tasks).
+        progress: Show progress bars on a terminal.
+        **options: Any :class:`~visiona.engine.config.TrainConfig` field, e.g. ``model="resnet18"``,
+            ``epochs=5``, ``pretrained=True``; values are converted as the CLI converts them.
+
+    Returns:
+        The run folder, checkpoints and best metrics.
+
+    Example:
+        >>> result = visiona.train("detect", data="shapes/", epochs=10)
+        >>> result.best_metrics["val/map50"]
+    """
+    from rich.console import Console
+
+    from visiona.engine.config import TrainConfig
+    from visiona.engine.train import train as _train
+
+    config = TrainConfig.from_dict({**options, "task": task, "data": str(data)})
+    return _train(config, console=Console(stderr=True) if progress else None, progress=progress)

@@ -175,3 +175,16 @@ def test_label_problems_are_reported_and_left_out(shapes, tmp_path) -> None:
     assert any(rel in m and f":{lines}:" in m for m in messages), messages
     assert label.read_bytes() == before  # reported, never fixed in place
     assert np.isfinite(result.best_metrics["train/loss"])
+
+
+def test_python_api_trains_like_the_cli(shapes, tmp_path) -> None:
+    import visiona
+
+    result = visiona.train(
+        "detect", data=shapes, epochs=1, batch_size=4, arch_options=SMALL,
+        project=tmp_path / "runs", name="api", progress=False,
+    )  # fmt: skip
+    assert result.run_dir == tmp_path / "runs" / "detect" / "api"
+    assert result.best_checkpoint is not None and result.best_checkpoint.is_file()
+    with pytest.raises(UsageError, match="cannot train task"):
+        visiona.train("depth", data=shapes, progress=False)
