@@ -20,3 +20,15 @@ def write_colour_folder(root: Path, per_class: int = 10, size: int = 20, seed: i
             pixels = np.clip(np.array(rgb) + noise, 0, 255).astype(np.uint8)
             Image.fromarray(pixels).save(root / name / f"{index}.png")
     return root
+
+
+def interrupt_at_epoch(epoch: int):
+    """A Lightning callback that presses Ctrl-C when epoch ``epoch`` (0-based) starts."""
+    import lightning.pytorch as pl  # here, not at import: Lightning takes seconds to import
+
+    class InterruptAtEpoch(pl.Callback):
+        def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+            if trainer.current_epoch == epoch:
+                raise KeyboardInterrupt
+
+    return InterruptAtEpoch()

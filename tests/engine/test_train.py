@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import lightning.pytorch as pl
 import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file
 
-from tests_support import write_colour_folder
+from tests_support import interrupt_at_epoch, write_colour_folder
 from visiona.engine.callbacks import NonFiniteLossError
 from visiona.engine.config import TrainConfig
 from visiona.engine.train import TrainingInterruptedError, resume_config, train_classifier
@@ -72,15 +71,6 @@ def test_training_learns_the_colours(colours, tmp_path) -> None:
     assert result.best_metrics["val/acc"] == 1.0
 
 
-class _InterruptAtEpoch(pl.Callback):
-    def __init__(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-        if trainer.current_epoch == self.epoch:
-            raise KeyboardInterrupt
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [0, 2])
 def test_resume_after_interrupt_matches_an_uninterrupted_run(colours, tmp_path, workers) -> None:
@@ -91,7 +81,7 @@ def test_resume_after_interrupt_matches_an_uninterrupted_run(colours, tmp_path, 
         train_classifier(
             config(colours, tmp_path / "r", name="cut", **common),
             progress=False,
-            callbacks=[_InterruptAtEpoch(1)],
+            callbacks=[interrupt_at_epoch(1)],
         )
     run = tmp_path / "r" / "classify" / "cut"
     assert f"--resume {run}" in str(info.value)

@@ -7,13 +7,12 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import lightning.pytorch as pl
 import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from tests_support import write_colour_folder
+from tests_support import interrupt_at_epoch, write_colour_folder
 from visiona.data.detection.convert import read_dataset, write_dataset
 from visiona.data.detection.shapes import make_shapes
 from visiona.engine.config import TrainConfig
@@ -84,15 +83,6 @@ def test_run_folder_checkpoint_predicts_and_evaluates_like_validation(shapes, tm
     assert evaluation.boxes.map == pytest.approx(result.best_metrics["val/map"], abs=1e-4)
 
 
-class _InterruptAtEpoch(pl.Callback):
-    def __init__(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-        if trainer.current_epoch == self.epoch:
-            raise KeyboardInterrupt
-
-
 @pytest.mark.slow
 def test_resume_after_interrupt_matches_an_uninterrupted_run(shapes, tmp_path) -> None:
     common = {"epochs": 2, "augment": "strong", "schedule": "cosine"}
@@ -101,7 +91,7 @@ def test_resume_after_interrupt_matches_an_uninterrupted_run(shapes, tmp_path) -
         train(
             config(shapes, tmp_path / "r", name="cut", **common),
             progress=False,
-            callbacks=[_InterruptAtEpoch(1)],
+            callbacks=[interrupt_at_epoch(1)],
         )
     run = tmp_path / "r" / "detect" / "cut"
     assert f"visiona train detect --resume {run}" in str(info.value)

@@ -22,7 +22,6 @@ overrides the choice (a checkpoint fine-tuned from COCO weights should record
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,11 +33,9 @@ if TYPE_CHECKING:
     from torch import nn
 
 PREFIX = "torchvision/"
-LICENSE = "BSD-3-Clause"
 COCO_NUM_CLASSES = 90
 """Object classes of torchvision's COCO detectors: category ids 1–90, unused ids named ``N/A``."""
 
-_HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,})\.")
 
 _RCNN_OPTIONS = frozenset(
     {
@@ -218,44 +215,16 @@ def _builder(name: str):
 
 
 def _weights(name: str) -> tuple[Weights, ...]:
-    import torchvision.models
+    from visiona.models.torchvision_models import published_weights
 
     entry = DETECTION_MODELS[name]
-    enum = torchvision.models.get_model_weights(name)
-    members = list(enum)
-    default = getattr(enum, "DEFAULT", None)
-    if default in members:
-        members.remove(default)
-        members.insert(0, default)
-    records = []
-    for member in members:
-        meta = member.meta
-        match = _HASH_IN_NAME.search(member.url.rsplit("/", 1)[-1])
-        metrics = {
-            f"{dataset.lower()}/{metric}": float(value)
-            for dataset, values in meta.get("_metrics", {}).items()
-            for metric, value in values.items()
-        }
-        size_mb = meta.get("_file_size")
-        records.append(
-            Weights(
-                model=name,
-                tag=member.name.lower(),
-                task=entry["task"],
-                urls=(member.url,),
-                sha256=match.group(1) if match else None,
-                file_format="pth",
-                file_size=int(size_mb * 1024 * 1024) if size_mb else None,
-                preprocessing=detection_preprocessing(entry["size"]),
-                # Index 0 is torchvision's background ("__background__", "no person").
-                class_names=tuple(meta.get("categories") or ())[1:],
-                license=LICENSE,
-                metrics=metrics,
-                num_params=meta.get("num_params"),
-                description=f"torchvision {name} {member.name}",
-            )
-        )
-    return tuple(records)
+    # Category 0 is torchvision's background ("__background__", "no person").
+    return published_weights(
+        name,
+        task=entry["task"],
+        preprocessing=detection_preprocessing(entry["size"]),
+        drop_background=True,
+    )
 
 
 def spec_for(name: str) -> ModelSpec | None:

@@ -67,7 +67,24 @@ def _preprocessing(transforms: Any) -> Preprocessing:
     )
 
 
-def _weights(name: str) -> tuple[Weights, ...]:
+def published_weights(
+    name: str,
+    *,
+    task: str = "classify",
+    preprocessing: Preprocessing | None = None,
+    drop_background: bool = False,
+) -> tuple[Weights, ...]:
+    """torchvision's published weights for ``name`` as Weights records, its DEFAULT first.
+
+    Args:
+        name: A torchvision model name.
+        task: The records' task.
+        preprocessing: One preprocessing for every record; None derives it from each weight's
+            evaluation transforms (classifiers).
+        drop_background: Leave out category 0 (torchvision detectors' background).
+
+    The sha256 prefix comes from the file name (torchvision's ``-<hash>.pth`` convention).
+    """
     import torchvision.models
 
     try:
@@ -89,16 +106,18 @@ def _weights(name: str) -> tuple[Weights, ...]:
             for metric, value in values.items()
         }
         size_mb = meta.get("_file_size")
+        categories = tuple(meta.get("categories") or ())
         records.append(
             Weights(
                 model=name,
                 tag=member.name.lower(),
+                task=task,
                 urls=(member.url,),
                 sha256=match.group(1) if match else None,
                 file_format="pth",
                 file_size=int(size_mb * 1024 * 1024) if size_mb else None,
-                preprocessing=_preprocessing(member.transforms),
-                class_names=tuple(meta.get("categories") or ()),
+                preprocessing=preprocessing or _preprocessing(member.transforms),
+                class_names=categories[1:] if drop_background else categories,
                 license=LICENSE,
                 metrics=metrics,
                 num_params=meta.get("num_params"),
@@ -118,7 +137,7 @@ def spec_for(name: str) -> ModelSpec | None:
         task="classify",
         family="torchvision",
         build=_builder(bare),
-        weights_factory=functools.partial(_weights, bare),
+        weights_factory=functools.partial(published_weights, bare),
         preprocessing=Preprocessing(),
         num_classes=1000,
         description=f"torchvision {bare}",
