@@ -7,7 +7,7 @@ import sys
 import typer
 
 from visiona import __version__
-from visiona.cli import data, evaluate, predict, train, weights
+from visiona.cli import benchmark, data, evaluate, export, predict, train, weights
 from visiona.errors import VisionaError
 
 app = typer.Typer(
@@ -23,6 +23,8 @@ app.add_typer(train.app, name="train")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(predict.app, name="predict")
 app.add_typer(weights.app, name="weights")
+app.command("export")(export.export)
+app.command("benchmark")(benchmark.benchmark)
 
 
 def _version(value: bool) -> None:

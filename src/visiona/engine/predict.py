@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visiona.data.sources import expand_inputs
-from visiona.engine.backends import make_backend
-from visiona.engine.preprocess import Roi, crop, to_tensor
+from visiona.engine.backends import default_backend, make_backend
+from visiona.engine.preprocess import Roi, crop, normalize, resize_pixels
 from visiona.errors import ImageLoadError, UsageError
-from visiona.io.images import LoadedImage, load_image
+from visiona.io.fast_decode import decode_image
+from visiona.io.images import LoadedImage
 from visiona.tasks.base import ImageMeta, get_task
 
 if TYPE_CHECKING:
@@ -67,7 +68,9 @@ class Predictor:
     Args:
         model: A loaded model with its Weights record (see :func:`visiona.models.load.load_model`).
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
-        backend: Inference backend name (``torch``).
+        backend: Inference backend: ``torch`` (eager), ``compiled`` (``torch.compile``) or
+            ``onnx`` (ONNX Runtime). Default: ``onnx`` for a model read from an ``.onnx`` file,
+            else ``torch``. Results are the same typed objects whatever the backend.
         batch_size: Images per forward pass.
         roi: Look only at a region: ``"center:0.5"``, ``"box:x0,y0,x1,y1"`` or a :class:`Roi`
             (detections are mapped back to whole-image pixels).
@@ -79,7 +82,7 @@ class Predictor:
         model: LoadedModel,
         *,
         device: str | None = "auto",
-        backend: str = "torch",
+        backend: str | None = None,
         batch_size: int = 8,
         roi: Roi | str | None = None,
         max_pixels: int | None = None,
@@ -88,7 +91,7 @@ class Predictor:
             raise UsageError(f"batch size must be at least 1, got {batch_size}")
         self.model = model
         self.task = get_task(model.task)
-        self.backend = make_backend(backend, model.module, device)
+        self.backend = make_backend(backend or default_backend(model), model, device)
         self.batch_size = batch_size
         self.roi = Roi.parse(roi) if isinstance(roi, str) else roi
         self.max_pixels = max_pixels
@@ -121,17 +124,18 @@ class Predictor:
         return self.model.weights.class_names
 
     def preprocess(self, image: LoadedImage) -> tuple[torch.Tensor, ImageMeta]:
-        """One decoded image → ``(3, H, W)`` input tensor and its metadata.
+        """One decoded image → ``(3, H, W)`` uint8 pixels, resized, and its metadata.
 
         ``H, W`` is the model's input size, or the image's (ROI's) own size when its
-        preprocessing does not resize (``resize="none"``, torchvision detectors).
+        preprocessing does not resize (``resize="none"``, torchvision detectors). Normalisation
+        happens per batch, in :meth:`_run` (or inside the ONNX graph).
         """
         pixels = image.array
         roi_box = None
         if self.roi is not None:
             roi_box = self.roi.box_for(image.width, image.height)
             pixels = crop(pixels, roi_box)
-        tensor = to_tensor(pixels, self.weights.preprocessing)
+        tensor = resize_pixels(pixels, self.weights.preprocessing)
         return tensor, ImageMeta(source=image.source, size=(image.width, image.height), roi=roi_box)
 
     def stream(self, inputs: Any, **options: Any) -> Iterator[PredictionItem]:
@@ -139,7 +143,7 @@ class Predictor:
         pending: list[tuple[LoadedImage, torch.Tensor, ImageMeta]] = []
         for item in gather_inputs(inputs):
             try:
-                image = load_image(item, max_pixels=self.max_pixels)
+                image = decode_image(item, max_pixels=self.max_pixels)
             except ImageLoadError as error:
                 yield from self._run(pending, options)
                 pending = []
@@ -162,7 +166,14 @@ class Predictor:
 
         tensors = [tensor for _, tensor, _ in pending]
         # Detectors take differently sized images as a list and resize them themselves.
-        outputs = self.backend(torch.stack(tensors) if self.task.batched_input else tensors)
+        batch: Any = torch.stack(tensors) if self.task.batched_input else tensors
+        if not self.backend.takes_pixels:
+            preprocessing = self.weights.preprocessing
+            if isinstance(batch, list):
+                batch = [normalize(pixels, preprocessing) for pixels in batch]
+            else:
+                batch = normalize(batch, preprocessing)
+        outputs = self.backend(batch)
         metas = [meta for _, _, meta in pending]
         results = self.task.postprocess(outputs, metas, self.weights, **options)
         return [
