@@ -29,7 +29,7 @@ def benchmark(
         "torch,onnx", "--backend", help="Comma-separated: torch, compiled, onnx."
     ),
     batch_size: str = typer.Option("1,16", "--batch-size", "-b", help="Comma-separated sizes."),
-    seconds: float = typer.Option(3.0, "--seconds", min=0.1, help="Timed seconds per setting."),
+    seconds: float = typer.Option(3.0, "--seconds", min=0.01, help="Timed seconds per setting."),
     task: str = typer.Option(None, "--task", help="Task (default: the model's own)."),
     weights: Path = typer.Option(None, "--weights", help="Local weights file for MODEL."),
     random_init: bool = typer.Option(
@@ -82,12 +82,12 @@ def _print_table(data: dict) -> None:
 
     gflops, peak = data["gflops_per_image"], data["peak_gflops"]
     height, width = data["input_size"]
-    caption = f"{data['model']} ({data['task']}, {height}×{width}), {data['threads']} threads"
+    lines = [f"{data['model']} ({data['task']}, {height}×{width}), {data['threads']} threads"]
     if gflops:
-        caption += f"; {gflops:.2f} GFLOPs/image"
+        lines.append(f"model: {gflops:.3g} GFLOPs/image")
     if peak:
-        caption += f"; measured fp32 peak {peak:.1f} GFLOP/s"
-    table = Table(title=caption)
+        lines.append(f"CPU: measured fp32 peak {peak:.1f} GFLOP/s (matrix-product probe)")
+    table = Table()
     for column in ("backend", "batch", "images/s", "p50 ms", "p95 ms", "peak MiB", "% of peak"):
         table.add_column(column, justify="left" if column == "backend" else "right")
     for row in data["rows"]:
@@ -101,4 +101,7 @@ def _print_table(data: dict) -> None:
             f"{row['peak_memory_mib']:.0f}",
             f"{fraction:.0%}" if fraction is not None else "-",
         )
-    stdout_console().print(table)
+    console = stdout_console()
+    for line in lines:
+        console.print(line, markup=False)
+    console.print(table)

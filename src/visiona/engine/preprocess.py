@@ -85,8 +85,7 @@ def resize_pixels(image: np.ndarray, preprocessing: Preprocessing) -> torch.Tens
     """The geometric half of preprocessing: resize (and crop) but keep uint8 pixels.
 
     Args:
-        image: ``(H, W, 3)`` uint8 RGB; any strides (a view of a ``(3, H, W)`` buffer is read
-            without copying).
+        image: ``(H, W, 3)`` uint8 RGB (read without copying unless its strides are negative).
         preprocessing: Resize policy, size and interpolation.
 
     Returns:
@@ -96,7 +95,7 @@ def resize_pixels(image: np.ndarray, preprocessing: Preprocessing) -> torch.Tens
     from torchvision.transforms import InterpolationMode
     from torchvision.transforms.v2 import functional as F
 
-    if image.strides[-1] < 0 or any(stride < 0 for stride in image.strides):
+    if any(stride < 0 for stride in image.strides):
         image = np.ascontiguousarray(image)
     tensor = torch.from_numpy(image).permute(2, 0, 1)
     interpolation = InterpolationMode(preprocessing.interpolation)
