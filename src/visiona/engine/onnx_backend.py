@@ -91,6 +91,10 @@ class OnnxBackend:
             (logits,) = self.session.run(None, {INPUT_NAME: _numpy_uint8(pixels)})
             return torch.from_numpy(logits)
         outputs = []
+        if self.graph.kind != "visiona":
+            from visiona.engine.yolo_onnx import run_yolo
+
+            return [run_yolo(self.session, self.graph, image) for image in batch]
         for image in batch:
             values = self.session.run(None, {INPUT_NAME: _numpy_uint8(image)})
             outputs.append(

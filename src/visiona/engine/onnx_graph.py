@@ -58,6 +58,9 @@ class OnnxModel:
         outputs: Output names, in graph order.
         path: The file it was read from, if any.
         arch_options: Architecture options the model was built with.
+        kind: ``"visiona"`` (this module's convention) or ``"ultralytics-yolo"`` (a file
+            exported by ultralytics, see :mod:`visiona.engine.yolo_onnx`).
+        options: Kind-specific settings.
     """
 
     model_bytes: bytes
@@ -67,6 +70,8 @@ class OnnxModel:
     outputs: tuple[str, ...]
     path: Path | None = None
     arch_options: dict[str, Any] = field(default_factory=dict)
+    kind: str = "visiona"
+    options: dict[str, Any] = field(default_factory=dict)
 
     def eval(self) -> OnnxModel:  # the LoadedModel contract: module.eval()
         return self
@@ -89,10 +94,10 @@ def metadata_for(
 
 
 def read_onnx(path: str | Path) -> OnnxModel:
-    """Read an ONNX file exported by visiona, with its Weights record.
+    """Read an ONNX file exported by visiona (or an ultralytics detector), with its record.
 
     Raises:
-        WeightsError: Not an ONNX file, or one without visiona metadata.
+        WeightsError: Not an ONNX file, or one without visiona (or ultralytics) metadata.
     """
     import onnx
 
@@ -103,6 +108,10 @@ def read_onnx(path: str | Path) -> OnnxModel:
     except Exception as error:  # protobuf DecodeError and friends
         raise WeightsError(f"{path}: not a valid ONNX file ({type(error).__name__})") from None
     meta = {prop.key: prop.value for prop in proto.metadata_props}
+    from visiona.engine import yolo_onnx
+
+    if "visiona.format" not in meta and yolo_onnx.is_ultralytics(meta):
+        return yolo_onnx.read_ultralytics(path, data, meta)
     if meta.get("visiona.format") != FORMAT:
         raise WeightsError(
             f"{path}: an ONNX file without visiona metadata",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from visiona.weights.record import Weights
 
 ImageInput = "str | os.PathLike[str] | bytes | np.ndarray | Image.Image"
+Prepared = tuple[LoadedImage, "torch.Tensor", ImageMeta]
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,10 @@ class Predictor:
         roi: Look only at a region: ``"center:0.5"``, ``"box:x0,y0,x1,y1"`` or a :class:`Roi`
             (detections are mapped back to whole-image pixels).
         max_pixels: Decoding limit per image (decompression-bomb guard).
+        workers: Threads that decode and resize the next batch while the network runs the
+            current one (``0``: decode in the calling thread, between batches). Default: one
+            per available core — decoding and resizing release the GIL, and they fill the gaps
+            that a small network leaves in the backend's thread pool.
     """
 
     def __init__(
@@ -86,9 +92,15 @@ class Predictor:
         batch_size: int = 8,
         roi: Roi | str | None = None,
         max_pixels: int | None = None,
+        workers: int | None = None,
     ) -> None:
+        from visiona.engine.onnx_backend import available_cores
+
         if batch_size < 1:
             raise UsageError(f"batch size must be at least 1, got {batch_size}")
+        if workers is not None and workers < 0:
+            raise UsageError(f"workers must be 0 or more, got {workers}")
+        self.workers = available_cores() if workers is None else workers
         self.model = model
         self.task = get_task(model.task)
         self.backend = make_backend(backend or default_backend(model), model, device)
@@ -140,19 +152,39 @@ class Predictor:
 
     def stream(self, inputs: Any, **options: Any) -> Iterator[PredictionItem]:
         """Yield one :class:`PredictionItem` per input, in order; bad images become error items."""
-        pending: list[tuple[LoadedImage, torch.Tensor, ImageMeta]] = []
-        for item in gather_inputs(inputs):
-            try:
-                image = decode_image(item, max_pixels=self.max_pixels)
-            except ImageLoadError as error:
+        items = gather_inputs(inputs)
+        chunks = [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
+        if self.workers == 0 or len(items) == 1:
+            for chunk in chunks:
+                yield from self._run_chunk([self._prepare(item) for item in chunk], options)
+            return
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="visiona-decode") as pool:
+            ahead = [pool.submit(self._prepare, item) for item in chunks[0]]
+            for index in range(len(chunks)):
+                current = ahead
+                if index + 1 < len(chunks):  # decode the next batch while this one runs
+                    ahead = [pool.submit(self._prepare, item) for item in chunks[index + 1]]
+                yield from self._run_chunk([future.result() for future in current], options)
+
+    def _prepare(self, item: Any) -> Prepared | ImageLoadError:
+        """Decode and resize one input, or the error that stopped it."""
+        try:
+            image = decode_image(item, max_pixels=self.max_pixels)
+        except ImageLoadError as error:
+            return error
+        return (image, *self.preprocess(image))
+
+    def _run_chunk(
+        self, prepared: Sequence[Prepared | ImageLoadError], options: dict[str, Any]
+    ) -> Iterator[PredictionItem]:
+        pending: list[Prepared] = []
+        for entry in prepared:
+            if isinstance(entry, ImageLoadError):
                 yield from self._run(pending, options)
                 pending = []
-                yield PredictionItem(source=error.source, error=error)
-                continue
-            pending.append((image, *self.preprocess(image)))
-            if len(pending) == self.batch_size:
-                yield from self._run(pending, options)
-                pending = []
+                yield PredictionItem(source=entry.source, error=entry)
+            else:
+                pending.append(entry)
         yield from self._run(pending, options)
 
     def _run(
