@@ -104,7 +104,9 @@ def resize_pixels(image: np.ndarray, preprocessing: Preprocessing) -> torch.Tens
     elif preprocessing.resize == "shorter_side_center_crop":
         tensor = F.resize(tensor, preprocessing.resize_size, interpolation, antialias=True)
         tensor = F.center_crop(tensor, list(preprocessing.input_size))
-    return tensor
+    # Resizing keeps the decoder's (H, W, 3) memory order and cropping makes a view; stacking
+    # such tensors is ~20× slower than stacking contiguous ones (128 vs 6 ms for 16 at 224 px).
+    return tensor.contiguous()
 
 
 def normalize(pixels: torch.Tensor, preprocessing: Preprocessing) -> torch.Tensor:
