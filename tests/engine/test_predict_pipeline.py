@@ -47,3 +47,18 @@ def test_resize_then_normalize_is_the_reference_formula() -> None:
     np.testing.assert_allclose(normalize(pixels, bgr).numpy(), expected[::-1], atol=1e-5)
     batch = normalize(pixels[None].repeat(2, 1, 1, 1), bgr)
     np.testing.assert_allclose(batch[1].numpy(), expected[::-1], atol=1e-5)
+
+
+def test_api_predict_with_an_onnx_file(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    import visiona
+    from visiona.engine.export import export_onnx
+
+    model = load_model(str(colour_checkpoint(tmp_path / "run" / "best")))
+    data = make_colours(tmp_path / "colours", mislabelled=False)
+    path = tmp_path / "c.onnx"
+    export_onnx(model, path, verify=False)
+    by_file = visiona.predict("classify", data, model=path, top_k=1)
+    by_backend = visiona.predict("classify", data, model=tmp_path / "run" / "best", backend="onnx")
+    assert [r.top1[0] for r in by_file] == [r.top1[0] for r in by_backend]
+    assert [r.top1[0] for r in by_file] == ["blue"] * 4 + ["green"] * 4 + ["red"] * 4
