@@ -17,12 +17,22 @@ if TYPE_CHECKING:
 
 @functools.lru_cache(maxsize=4)
 def _cached_predictor(
-    task: str, model: str | None, pretrained: bool, weights_file: str | None, device: str
+    task: str,
+    model: str | None,
+    pretrained: bool,
+    weights_file: str | None,
+    device: str,
+    backend: str | None = None,
 ) -> Predictor:
     from visiona.engine.predict import Predictor
 
     return Predictor.load(
-        model, task=task, pretrained=pretrained, weights_file=weights_file, device=device
+        model,
+        task=task,
+        pretrained=pretrained,
+        weights_file=weights_file,
+        device=device,
+        backend=backend,
     )
 
 
@@ -48,6 +58,7 @@ def predict(
     device: str = "auto",
     batch_size: int = 8,
     roi: str | None = None,
+    backend: str | None = None,
     **options: Any,
 ) -> list[Result]:
     """Run ``task`` on images and return one typed result per image.
@@ -64,6 +75,7 @@ def predict(
         device: ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.
         batch_size: Images per forward pass.
         roi: Only look at a region: ``"center:0.5"`` or ``"box:x0,y0,x1,y1"``.
+        backend: ``torch``, ``compiled`` or ``onnx`` (default: ``onnx`` for ``.onnx`` files).
         **options: Task options, e.g. ``top_k=5`` for classify.
 
     Returns:
@@ -86,6 +98,7 @@ def predict(
         pretrained,
         str(weights_file) if weights_file is not None else None,
         device,
+        backend,
     )
     predictor.batch_size = batch_size
     predictor.roi = Roi.parse(roi) if roi else None

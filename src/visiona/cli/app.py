@@ -7,7 +7,17 @@ import sys
 import typer
 
 from visiona import __version__
-from visiona.cli import data, evaluate, faces, predict, predict_perception, train, weights
+from visiona.cli import (
+    benchmark,
+    data,
+    evaluate,
+    export,
+    faces,
+    predict,
+    predict_perception,
+    train,
+    weights,
+)
 from visiona.errors import VisionaError
 
 app = typer.Typer(
@@ -25,6 +35,8 @@ app.add_typer(predict.app, name="predict")
 predict_perception.register(predict.app)
 app.add_typer(faces.app, name="faces")
 app.add_typer(weights.app, name="weights")
+app.command("export")(export.export)
+app.command("benchmark")(benchmark.benchmark)
 
 
 def _version(value: bool) -> None:

@@ -39,6 +39,11 @@ def classify(
     ),
     batch_size: int = typer.Option(8, "--batch-size", "-b", min=1, help="Images per batch."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    backend: str = typer.Option(
+        None,
+        "--backend",
+        help="torch, compiled or onnx (default: onnx for .onnx files, else torch).",
+    ),
     max_pixels: int = typer.Option(
         None, "--max-pixels", min=1, help="Refuse images above this many pixels."
     ),
@@ -50,7 +55,7 @@ def classify(
     items, saved, err = _run(
         "classify", paths, model=model, weights=weights, random_init=random_init, save=save,
         roi=roi, batch_size=batch_size, device=device, max_pixels=max_pixels,
-        as_json=as_json, as_csv=as_csv, options={"top_k": top_k},
+        as_json=as_json, as_csv=as_csv, options={"top_k": top_k}, backend=backend,
     )  # fmt: skip
     if as_json:
         _print_json(items)
@@ -92,6 +97,11 @@ def detect(
     ),
     batch_size: int = typer.Option(8, "--batch-size", "-b", min=1, help="Images per batch."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    backend: str = typer.Option(
+        None,
+        "--backend",
+        help="torch, compiled or onnx (default: onnx for .onnx files, else torch).",
+    ),
     max_pixels: int = typer.Option(
         None, "--max-pixels", min=1, help="Refuse images above this many pixels."
     ),
@@ -104,7 +114,7 @@ def detect(
     items, saved, err = _run(
         _detection_task(model), paths, model=model, weights=weights, random_init=random_init,
         save=save, roi=roi, batch_size=batch_size, device=device, max_pixels=max_pixels,
-        as_json=as_json, as_csv=as_csv, options=options,
+        as_json=as_json, as_csv=as_csv, options=options, backend=backend,
     )  # fmt: skip
     if as_json:
         _print_json(items)
@@ -131,6 +141,11 @@ def _detection_task(model: str | None) -> str:
     from visiona.weights.checkpoint import checkpoint_path, read_checkpoint_info
 
     try:
+        if model.endswith(".onnx") and Path(model).expanduser().is_file():
+            from visiona.engine.onnx_graph import read_onnx
+
+            task = read_onnx(Path(model).expanduser()).weights.task
+            return task if task in _DETECTION_TASKS else "detect"
         path = checkpoint_path(model)
         task = read_checkpoint_info(path).weights.task if path else get_spec(model)[0].task
     except VisionaError:
@@ -153,6 +168,7 @@ def _run(
     as_json: bool,
     as_csv: bool,
     options: dict[str, Any],
+    backend: str | None = None,
 ) -> tuple[list[PredictionItem], list[Path], Console]:
     """Shared by every ``predict`` command: load, stream with progress, save overlays.
 
@@ -160,12 +176,15 @@ def _run(
     ``--classes`` fails fast with exit code 2.
     """
     from visiona.data.sources import expand_inputs
+    from visiona.engine.backends import BACKENDS
     from visiona.engine.predict import Predictor
     from visiona.engine.preprocess import Roi
 
     if as_json and as_csv:
         raise UsageError("choose one of --json and --csv")
     parsed_roi = Roi.parse(roi) if roi else None
+    if backend is not None:
+        BACKENDS.get(backend)  # an unknown name fails before the model loads
     files = expand_inputs(paths)
     namer = OutputNamer(save, files) if save else None
     err = stderr_console()
@@ -179,6 +198,7 @@ def _run(
         batch_size=batch_size,
         roi=parsed_roi,
         max_pixels=max_pixels,
+        backend=backend,
     )
     predictor.task.check_options(predictor.weights, **options)
     items = _run_with_progress(predictor.stream(files, **options), len(files), err)

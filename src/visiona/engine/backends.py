@@ -2,13 +2,18 @@
 
 A backend takes a ``(N, 3, H, W)`` float32 tensor — or, for tasks whose networks take images of
 different sizes (torchvision detectors), a list of ``(3, H_i, W_i)`` tensors — and returns the
-model's raw output (a tensor, a dict of tensors or a list of dicts) on the CPU. Torch eager is the
-first; ONNX Runtime and others plug in here by name without the Predictor changing.
+model's raw output (a tensor, a dict of tensors or a list of dicts) on the CPU. Backends: ``torch``
+(eager), ``compiled`` (``torch.compile``) and ``onnx`` (ONNX Runtime,
+:mod:`visiona.engine.onnx_backend`); the Predictor does not change with the backend.
+
+A backend whose ``takes_pixels`` is true receives **uint8** pixels (already resized) and
+normalises them itself (an exported ONNX graph does it as its first nodes); the others receive the
+normalised float32 batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from visiona.errors import UsageError
@@ -16,7 +21,8 @@ from visiona.registry import Registry
 
 if TYPE_CHECKING:
     import torch
-    from torch import nn
+
+    from visiona.models.load import LoadedModel
 
 
 class Backend(Protocol):
@@ -24,13 +30,14 @@ class Backend(Protocol):
 
     name: str
     device: str
+    takes_pixels: bool
 
     def __call__(self, batch: torch.Tensor | Sequence[torch.Tensor]) -> Any:
         """``(N, 3, H, W)`` float32 (or a list of ``(3, H_i, W_i)``) → raw outputs on the CPU."""
         ...
 
 
-BACKENDS: Registry[type] = Registry("backend")
+BACKENDS: Registry[Callable[..., Backend]] = Registry("backend")
 
 
 def resolve_device(device: str | None) -> str:
@@ -59,10 +66,18 @@ class TorchBackend:
     """PyTorch eager execution on one device, in inference mode."""
 
     name = "torch"
+    takes_pixels = False
 
-    def __init__(self, module: nn.Module, device: str | None = "auto") -> None:
+    def __init__(self, model: LoadedModel, device: str | None = "auto") -> None:
+        from torch import nn
+
+        if not isinstance(model.module, nn.Module):
+            raise UsageError(
+                f"backend {self.name!r} needs a PyTorch model; {model.source} is an ONNX file",
+                hint="use --backend onnx (the default for .onnx files)",
+            )
         self.device = resolve_device(device)
-        self.module = module.eval().to(self.device)
+        self.module = model.module.eval().to(self.device)
 
     def __call__(self, batch: torch.Tensor | Sequence[torch.Tensor]) -> Any:
         import torch
@@ -95,6 +110,36 @@ def outputs_to_cpu(outputs: Any) -> Any:
     return outputs
 
 
-def make_backend(name: str, module: nn.Module, device: str | None) -> Backend:
-    """Instantiate backend ``name`` for ``module``."""
-    return BACKENDS.get(name)(module, device)
+@BACKENDS.register("compiled")
+class CompiledBackend(TorchBackend):
+    """``torch.compile`` (Inductor) of the eager module; the first batch of each new shape
+    compiles (tens of seconds for a ResNet on a CPU), later ones reuse the compiled code."""
+
+    name = "compiled"
+
+    def __init__(self, model: LoadedModel, device: str | None = "auto") -> None:
+        import torch
+
+        super().__init__(model, device)
+        self.module = torch.compile(self.module, dynamic=False)
+
+
+def _onnx_backend(model: LoadedModel, device: str | None) -> Backend:
+    from visiona.engine.onnx_backend import OnnxBackend
+
+    return OnnxBackend(model, device)
+
+
+BACKENDS.add("onnx", _onnx_backend)  # ONNX Runtime is imported only when asked for
+
+
+def make_backend(name: str, model: LoadedModel, device: str | None) -> Backend:
+    """Instantiate backend ``name`` (``torch``, ``compiled``, ``onnx``) for ``model``."""
+    return BACKENDS.get(name)(model, device)
+
+
+def default_backend(model: LoadedModel) -> str:
+    """``onnx`` for a model read from an ``.onnx`` file, else ``torch``."""
+    from visiona.engine.onnx_graph import OnnxModel
+
+    return "onnx" if isinstance(model.module, OnnxModel) else "torch"

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visiona.data.sources import expand_inputs
-from visiona.engine.backends import make_backend
-from visiona.engine.preprocess import Roi, crop, to_tensor
+from visiona.engine.backends import default_backend, make_backend
+from visiona.engine.preprocess import Roi, crop, normalize, resize_pixels
 from visiona.errors import ImageLoadError, UsageError
-from visiona.io.images import LoadedImage, load_image
+from visiona.io.fast_decode import decode_image
+from visiona.io.images import LoadedImage
 from visiona.tasks.base import ImageMeta, get_task
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from visiona.weights.record import Weights
 
 ImageInput = "str | os.PathLike[str] | bytes | np.ndarray | Image.Image"
+Prepared = tuple[LoadedImage, "torch.Tensor", ImageMeta]
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,17 @@ class Predictor:
     Args:
         model: A loaded model with its Weights record (see :func:`visiona.models.load.load_model`).
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
-        backend: Inference backend name (``torch``).
+        backend: Inference backend: ``torch`` (eager), ``compiled`` (``torch.compile``) or
+            ``onnx`` (ONNX Runtime). Default: ``onnx`` for a model read from an ``.onnx`` file,
+            else ``torch``. Results are the same typed objects whatever the backend.
         batch_size: Images per forward pass.
         roi: Look only at a region: ``"center:0.5"``, ``"box:x0,y0,x1,y1"`` or a :class:`Roi`
             (detections are mapped back to whole-image pixels).
         max_pixels: Decoding limit per image (decompression-bomb guard).
+        workers: Threads that decode and resize the next batch while the network runs the
+            current one (``0``: decode in the calling thread, between batches). Default: one
+            per available core — decoding and resizing release the GIL, and they fill the gaps
+            that a small network leaves in the backend's thread pool.
     """
 
     def __init__(
@@ -79,16 +88,22 @@ class Predictor:
         model: LoadedModel,
         *,
         device: str | None = "auto",
-        backend: str = "torch",
+        backend: str | None = None,
         batch_size: int = 8,
         roi: Roi | str | None = None,
         max_pixels: int | None = None,
+        workers: int | None = None,
     ) -> None:
+        from visiona.engine.onnx_backend import available_cores
+
         if batch_size < 1:
             raise UsageError(f"batch size must be at least 1, got {batch_size}")
+        if workers is not None and workers < 0:
+            raise UsageError(f"workers must be 0 or more, got {workers}")
+        self.workers = available_cores() if workers is None else workers
         self.model = model
         self.task = get_task(model.task)
-        self.backend = make_backend(backend, model.module, device)
+        self.backend = make_backend(backend or default_backend(model), model, device)
         self.batch_size = batch_size
         self.roi = Roi.parse(roi) if isinstance(roi, str) else roi
         self.max_pixels = max_pixels
@@ -121,34 +136,55 @@ class Predictor:
         return self.model.weights.class_names
 
     def preprocess(self, image: LoadedImage) -> tuple[torch.Tensor, ImageMeta]:
-        """One decoded image → ``(3, H, W)`` input tensor and its metadata.
+        """One decoded image → ``(3, H, W)`` uint8 pixels, resized, and its metadata.
 
         ``H, W`` is the model's input size, or the image's (ROI's) own size when its
-        preprocessing does not resize (``resize="none"``, torchvision detectors).
+        preprocessing does not resize (``resize="none"``, torchvision detectors). Normalisation
+        happens per batch, in :meth:`_run` (or inside the ONNX graph).
         """
         pixels = image.array
         roi_box = None
         if self.roi is not None:
             roi_box = self.roi.box_for(image.width, image.height)
             pixels = crop(pixels, roi_box)
-        tensor = to_tensor(pixels, self.weights.preprocessing)
+        tensor = resize_pixels(pixels, self.weights.preprocessing)
         return tensor, ImageMeta(source=image.source, size=(image.width, image.height), roi=roi_box)
 
     def stream(self, inputs: Any, **options: Any) -> Iterator[PredictionItem]:
         """Yield one :class:`PredictionItem` per input, in order; bad images become error items."""
-        pending: list[tuple[LoadedImage, torch.Tensor, ImageMeta]] = []
-        for item in gather_inputs(inputs):
-            try:
-                image = load_image(item, max_pixels=self.max_pixels)
-            except ImageLoadError as error:
+        items = gather_inputs(inputs)
+        chunks = [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
+        if self.workers == 0 or len(items) == 1:
+            for chunk in chunks:
+                yield from self._run_chunk([self._prepare(item) for item in chunk], options)
+            return
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="visiona-decode") as pool:
+            ahead = [pool.submit(self._prepare, item) for item in chunks[0]]
+            for index in range(len(chunks)):
+                current = ahead
+                if index + 1 < len(chunks):  # decode the next batch while this one runs
+                    ahead = [pool.submit(self._prepare, item) for item in chunks[index + 1]]
+                yield from self._run_chunk([future.result() for future in current], options)
+
+    def _prepare(self, item: Any) -> Prepared | ImageLoadError:
+        """Decode and resize one input, or the error that stopped it."""
+        try:
+            image = decode_image(item, max_pixels=self.max_pixels)
+        except ImageLoadError as error:
+            return error
+        return (image, *self.preprocess(image))
+
+    def _run_chunk(
+        self, prepared: Sequence[Prepared | ImageLoadError], options: dict[str, Any]
+    ) -> Iterator[PredictionItem]:
+        pending: list[Prepared] = []
+        for entry in prepared:
+            if isinstance(entry, ImageLoadError):
                 yield from self._run(pending, options)
                 pending = []
-                yield PredictionItem(source=error.source, error=error)
-                continue
-            pending.append((image, *self.preprocess(image)))
-            if len(pending) == self.batch_size:
-                yield from self._run(pending, options)
-                pending = []
+                yield PredictionItem(source=entry.source, error=entry)
+            else:
+                pending.append(entry)
         yield from self._run(pending, options)
 
     def _run(
@@ -162,7 +198,14 @@ class Predictor:
 
         tensors = [tensor for _, tensor, _ in pending]
         # Detectors take differently sized images as a list and resize them themselves.
-        outputs = self.backend(torch.stack(tensors) if self.task.batched_input else tensors)
+        batch: Any = torch.stack(tensors) if self.task.batched_input else tensors
+        if not self.backend.takes_pixels:
+            preprocessing = self.weights.preprocessing
+            if isinstance(batch, list):
+                batch = [normalize(pixels, preprocessing) for pixels in batch]
+            else:
+                batch = normalize(batch, preprocessing)
+        outputs = self.backend(batch)
         metas = [meta for _, _, meta in pending]
         results = self.task.postprocess(outputs, metas, self.weights, **options)
         return [

@@ -78,20 +78,65 @@ def to_tensor(image: np.ndarray, preprocessing: Preprocessing) -> torch.Tensor:
         ``(3, input_h, input_w)`` float32 tensor, normalised; with the ``"none"`` resize policy
         the image keeps its size, ``(3, H, W)``.
     """
+    return normalize(resize_pixels(image, preprocessing), preprocessing)
+
+
+def resize_pixels(image: np.ndarray, preprocessing: Preprocessing) -> torch.Tensor:
+    """The geometric half of preprocessing: resize (and crop) but keep uint8 pixels.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 RGB (read without copying unless its strides are negative).
+        preprocessing: Resize policy, size and interpolation.
+
+    Returns:
+        ``(3, input_h, input_w)`` uint8 tensor (``(3, H, W)`` with the ``"none"`` policy).
+    """
     import torch
     from torchvision.transforms import InterpolationMode
     from torchvision.transforms.v2 import functional as F
 
-    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+    if any(stride < 0 for stride in image.strides):
+        image = np.ascontiguousarray(image)
+    tensor = torch.from_numpy(image).permute(2, 0, 1)
     interpolation = InterpolationMode(preprocessing.interpolation)
     if preprocessing.resize == "stretch":
         tensor = F.resize(tensor, list(preprocessing.input_size), interpolation, antialias=True)
     elif preprocessing.resize == "shorter_side_center_crop":
         tensor = F.resize(tensor, preprocessing.resize_size, interpolation, antialias=True)
         tensor = F.center_crop(tensor, list(preprocessing.input_size))
-    tensor = tensor.to(torch.float32).div_(255.0)
-    if any(preprocessing.mean) or any(s != 1 for s in preprocessing.std):
-        tensor = F.normalize(tensor, list(preprocessing.mean), list(preprocessing.std))
+    # Resizing keeps the decoder's (H, W, 3) memory order and cropping makes a view; stacking
+    # such tensors is ~20× slower than stacking contiguous ones (128 vs 6 ms for 16 at 224 px).
+    return tensor.contiguous()
+
+
+def normalize(pixels: torch.Tensor, preprocessing: Preprocessing) -> torch.Tensor:
+    """The value half of preprocessing: uint8 pixels → the network's float input.
+
+    ``x / 255`` → ``(x - mean) / std`` → channel order, done as one fused multiply-add.
+
+    Args:
+        pixels: ``(3, H, W)`` or ``(N, 3, H, W)`` uint8 RGB.
+        preprocessing: Mean, std and channel order.
+
+    Returns:
+        float32 tensor of the same shape.
+    """
+    import torch
+
+    scale, shift = normalization_constants(preprocessing)
+    shape = (3, 1, 1) if pixels.ndim == 3 else (1, 3, 1, 1)
+    tensor = torch.addcmul(
+        torch.tensor(shift).view(shape), pixels.to(torch.float32), torch.tensor(scale).view(shape)
+    )
     if preprocessing.color_order == "BGR":
-        tensor = tensor.flip(0)
+        tensor = tensor.flip(-3)
     return tensor
+
+
+def normalization_constants(
+    preprocessing: Preprocessing,
+) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """``(scale, shift)`` per RGB channel so that ``x_uint8 * scale + shift`` is the input."""
+    scale = tuple(1.0 / (255.0 * s) for s in preprocessing.std)
+    shift = tuple(-m / s for m, s in zip(preprocessing.mean, preprocessing.std, strict=True))
+    return scale, shift  # type: ignore[return-value]

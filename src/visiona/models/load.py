@@ -74,8 +74,10 @@ def load_model(
     """Build a model by name (``"resnet18"``, ``"efficientnet_lite0"``) or from a checkpoint.
 
     Args:
-        model: Catalogue name (optionally ``.TAG``), or a visiona checkpoint path
-            (``runs/classify/x/best`` or ``.../best.safetensors``). ``None`` picks the task's default.
+        model: Catalogue name (optionally ``.TAG``), a visiona checkpoint path
+            (``runs/classify/x/best`` or ``.../best.safetensors``), or an ONNX file exported by
+            visiona (``module`` is then an :class:`~visiona.engine.onnx_graph.OnnxModel`, run
+            by the ONNX Runtime backend). ``None`` picks the task's default.
         task: The task the model must solve.
         pretrained: Load the default (or tagged) pretrained weights; ``False`` gives random init.
         num_classes: Output classes for random init (default: the architecture's).
@@ -92,6 +94,8 @@ def load_model(
     name = str(model) if model is not None else DEFAULT_MODELS.get(task)
     if name is None:
         raise UsageError(f"task {task!r} has no default model; pass --model NAME")
+    if name.endswith(".onnx") and Path(name).expanduser().is_file():
+        return _load_onnx(Path(name).expanduser(), task)
     checkpoint = checkpoint_path(name)
     if checkpoint is not None:
         return _load_checkpoint(checkpoint, task)
@@ -187,4 +191,21 @@ def _load_checkpoint(path: Path, task: str) -> LoadedModel:
         raise WeightsError(f"{path} does not fit {spec.name}: {first_line}") from None
     return LoadedModel(
         module.eval(), spec.name, info.weights, "checkpoint", str(path), task, info.arch_options
+    )
+
+
+def _load_onnx(path: Path, task: str) -> LoadedModel:
+    from visiona.engine.onnx_graph import read_onnx
+
+    graph = read_onnx(path)
+    if graph.weights.task != task:
+        raise UsageError(f"{path} is a {graph.weights.task!r} model, not {task!r}")
+    return LoadedModel(
+        graph,  # type: ignore[arg-type]  # runs on ONNX Runtime, not torch
+        graph.architecture,
+        graph.weights,
+        "onnx",
+        str(path),
+        task,
+        graph.arch_options,
     )

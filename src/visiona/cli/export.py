@@ -1,0 +1,152 @@
+"""``visiona export MODEL --format onnx``: a verified ONNX file carrying the Weights record."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from visiona.cli.output import stderr_console, stdout_console
+from visiona.errors import UsageError, VisionaError
+
+if TYPE_CHECKING:
+    from visiona.models.load import LoadedModel
+
+FORMATS = ("onnx",)
+
+
+def model_task(model: str, task: str | None) -> str:
+    """The task to load ``model`` for: ``task`` if given, else what the model solves."""
+    if task:
+        return task
+    from visiona.models.catalog import get_spec
+    from visiona.weights.checkpoint import checkpoint_path, read_checkpoint_info
+
+    if model.endswith(".onnx") and Path(model).expanduser().is_file():
+        from visiona.engine.onnx_graph import read_onnx
+
+        return read_onnx(Path(model).expanduser()).weights.task
+    try:
+        path = checkpoint_path(model)
+        return read_checkpoint_info(path).weights.task if path else get_spec(model)[0].task
+    except VisionaError:
+        return "classify"  # load_model reports the problem with its own message
+
+
+def load_for_cli(
+    model: str, task: str | None, random_init: bool, weights: Path | None
+) -> LoadedModel:
+    from visiona.models.load import load_model
+
+    return load_model(
+        model,
+        task=model_task(model, task),
+        pretrained=not random_init,
+        weights_file=weights,
+        console=stderr_console(),
+    )
+
+
+def export(
+    model: str = typer.Argument(..., help="Model name, checkpoint (runs/x/best) or .onnx file."),
+    format: str = typer.Option("onnx", "--format", "-f", help="Export format: onnx."),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Destination file (default: exports/MODEL.onnx)."
+    ),
+    task: str = typer.Option(None, "--task", help="Task (default: the model's own)."),
+    weights: Path = typer.Option(None, "--weights", help="Local weights file for MODEL."),
+    random_init: bool = typer.Option(False, "--random-init", help="Random weights."),
+    opset: int = typer.Option(17, "--opset", min=11, help="ONNX opset version."),
+    dynamo: bool = typer.Option(
+        False, "--dynamo", help="Use the torch.export-based exporter (classifiers only)."
+    ),
+    verify_images: list[str] = typer.Option(
+        None, "--verify-images", help="Images or folder to verify on (default: sample photos)."
+    ),
+    no_verify: bool = typer.Option(False, "--no-verify", help="Skip the check against PyTorch."),
+    atol: float = typer.Option(1e-3, "--atol", min=0.0, help="Absolute output tolerance."),
+    rtol: float = typer.Option(1e-3, "--rtol", min=0.0, help="Tolerance relative to max |out|."),
+    int8: str = typer.Option(
+        None, "--int8", help="Also write an INT8 copy: dynamic, or static (needs --calibration)."
+    ),
+    calibration: Path = typer.Option(
+        None, "--calibration", help="Folder of images to calibrate static INT8 on."
+    ),
+    accuracy_data: Path = typer.Option(
+        None, "--accuracy-data", help="Labelled folder DIR/<class>/...: report INT8's top-1 change."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON to stdout."),
+) -> None:
+    """Export a model for fast inference (ONNX Runtime), checked against PyTorch.
+
+    The ONNX graph takes uint8 RGB pixels, resized as the embedded Weights record says, and
+    normalises them itself; classifiers have a dynamic batch, torchvision detectors take one
+    image of any size per call. Exit codes: 0 written, 1 verification failed (nothing written),
+    2 bad usage.
+    """
+    from visiona.engine.export import export_onnx
+    from visiona.engine.quantize import QUANT_MODES
+
+    if format not in FORMATS:
+        raise UsageError(f"unknown export format {format!r}; supported: {', '.join(FORMATS)}")
+    if int8 is not None and int8 not in QUANT_MODES:
+        raise UsageError(f"--int8 {int8!r}: use dynamic or static")
+    if int8 == "static" and calibration is None:
+        raise UsageError("--int8 static needs --calibration DIR (images to calibrate on)")
+    if accuracy_data is not None and int8 is None:
+        raise UsageError("--accuracy-data measures an INT8 copy: add --int8 dynamic|static")
+    if model.endswith(".onnx"):
+        raise UsageError(
+            f"{model} is already an ONNX file", hint="export a model name or checkpoint"
+        )
+    err = stderr_console()
+    loaded = load_for_cli(model, task, random_init, weights)
+    path = output or Path("exports") / f"{Path(loaded.architecture).name}.onnx"
+    with err.status(f"exporting {loaded.architecture} to ONNX and verifying"):
+        report = export_onnx(
+            loaded, path, opset=opset, dynamo=dynamo, verify_images=verify_images,
+            verify=not no_verify, atol=atol, rtol=rtol,
+        )  # fmt: skip
+    summary: dict[str, Any] = {"export": report.to_dict()}
+    if report.verification is not None:
+        check = report.verification
+        err.print(
+            f"verified on {check.images} images: max |diff| {check.max_abs_diff:.2e} "
+            f"(allowed {check.tolerance:.2e}), same top-1 on {check.top1_agreement:.0%}",
+            markup=False,
+        )
+    err.print(f"wrote {path} ({report.size_bytes / 2**20:.1f} MiB)", markup=False)
+    if int8 is not None:
+        summary["int8"] = _int8(path, int8, calibration, accuracy_data, err)
+    if as_json:
+        json.dump(summary, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+
+
+def _int8(
+    path: Path, mode: str, calibration: Path | None, accuracy_data: Path | None, err: Any
+) -> dict[str, Any]:
+    from visiona.engine.onnx_graph import read_onnx
+    from visiona.engine.quantize import accuracy_change, quantize
+
+    graph = read_onnx(path)
+    with err.status(f"quantizing to INT8 ({mode})"):
+        quantized = quantize(graph, mode, calibration=calibration)
+    target = path.with_name(f"{path.stem}.int8-{mode}.onnx")
+    target.write_bytes(quantized.model_bytes)
+    err.print(f"wrote {target} ({len(quantized.model_bytes) / 2**20:.1f} MiB)", markup=False)
+    result: dict[str, Any] = {"path": str(target), "mode": mode}
+    if accuracy_data is not None:
+        with err.status("measuring accuracy of float and INT8"):
+            change = accuracy_change(graph, quantized, accuracy_data)
+        result["accuracy"] = change.to_dict()
+        stdout_console().print(
+            f"top-1 on {change.images} labelled images: float {change.float_accuracy:.2%}, "
+            f"INT8 {change.int8_accuracy:.2%} (change {change.change * 100:+.2f} points, "
+            f"same prediction on {change.agreement:.1%})",
+            markup=False,
+        )
+    return result

@@ -1,0 +1,350 @@
+"""``visiona export MODEL --format onnx``: an ONNX file that carries its Weights record, verified.
+
+Classifiers export with a dynamic batch: ``pixels`` ``(N, 3, H, W)`` uint8 → ``logits``
+``(N, C)``. torchvision detectors export one image per call with dynamic height and width:
+``pixels`` ``(3, H, W)`` uint8 → ``boxes``, ``labels``, ``scores`` (+ ``masks``, ``keypoints``);
+they need the legacy TorchScript exporter (``dynamo=False``): the dynamo exporter fails on their
+NMS. See :mod:`visiona.engine.onnx_graph` for the input convention and the metadata.
+
+Every export is checked before it is written: the same real images go through PyTorch eager and
+through ONNX Runtime, and the export fails (nothing is written) when they disagree beyond the
+tolerance.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from visiona.engine.onnx_graph import (
+    CLASSIFIER_OUTPUTS,
+    INPUT_NAME,
+    OnnxModel,
+    metadata_for,
+    pixels_wrapper,
+)
+from visiona.errors import UsageError, VisionaError
+from visiona.tasks.base import get_task
+
+if TYPE_CHECKING:
+    import torch
+
+    from visiona.models.load import LoadedModel
+
+DEFAULT_OPSET = 17
+DEFAULT_ATOL = 1e-3
+DEFAULT_RTOL = 1e-3
+DETECTION_SCORE_FLOOR = 0.25
+"""Detections are compared from this score up: what ``predict`` shows by default (``--conf``).
+Below it, near-equal scores and the detector's 100-box cap make the sets runtime-dependent."""
+SCORE_MARGIN = 0.02
+
+
+class ExportVerificationError(VisionaError):
+    """The exported graph does not reproduce PyTorch within the tolerance."""
+
+
+@dataclass(frozen=True)
+class Verification:
+    """How closely ONNX Runtime reproduced PyTorch on the verification images.
+
+    Attributes:
+        images: How many images were compared.
+        max_abs_diff: Largest absolute difference of any output value (logits; box coordinates
+            and scores for detectors).
+        tolerance: The largest difference allowed, ``atol + rtol * max|reference|``.
+        top1_agreement: Fraction of images with the same top-1 class (classifiers) or the same
+            detections (detectors).
+    """
+
+    images: int
+    max_abs_diff: float
+    tolerance: float
+    top1_agreement: float
+
+    @property
+    def passed(self) -> bool:
+        return self.max_abs_diff <= self.tolerance and self.top1_agreement == 1.0
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What an export produced."""
+
+    path: Path | None
+    size_bytes: int
+    seconds: float
+    exporter: str
+    opset: int
+    verification: Verification | None
+
+    def to_dict(self) -> dict[str, Any]:
+        check = self.verification
+        return {
+            "path": str(self.path) if self.path else None,
+            "size_bytes": self.size_bytes,
+            "seconds": round(self.seconds, 2),
+            "exporter": self.exporter,
+            "opset": self.opset,
+            "verification": None
+            if check is None
+            else {
+                "images": check.images,
+                "max_abs_diff": check.max_abs_diff,
+                "tolerance": check.tolerance,
+                "top1_agreement": check.top1_agreement,
+                "passed": check.passed,
+            },
+        }
+
+
+def to_onnx(model: LoadedModel, *, opset: int = DEFAULT_OPSET, dynamo: bool = False) -> OnnxModel:
+    """Export ``model`` to an in-memory ONNX graph with visiona metadata (not verified).
+
+    Args:
+        model: A loaded torch model with its Weights record.
+        opset: ONNX opset version.
+        dynamo: Use the ``torch.export``-based exporter (classifiers only).
+
+    Raises:
+        UsageError: ``dynamo`` asked for a detector.
+    """
+    import onnx
+    import torch
+
+    task = get_task(model.task)
+    batched = task.batched_input
+    if dynamo and not batched:
+        raise UsageError(
+            "torchvision detectors export only with the legacy exporter (their NMS breaks the "
+            "dynamo exporter); drop --dynamo"
+        )
+    record = model.weights
+    wrapper = pixels_wrapper(model.module.eval(), record.preprocessing, batched)
+    height, width = record.preprocessing.input_size
+    generator = torch.Generator().manual_seed(0)
+    shape = (2, 3, height, width) if batched else (3, height, width)
+    example = torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator)
+    if batched:
+        outputs: tuple[str, ...] = CLASSIFIER_OUTPUTS
+    else:
+        with torch.inference_mode():
+            outputs = _detector_outputs(model.module, example)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        warnings.simplefilter("ignore")  # tracer warnings about data-dependent shapes in NMS
+        if dynamo:
+            batch = torch.export.Dim("batch", min=1, max=4096)
+            program = torch.onnx.export(
+                wrapper,
+                (example,),
+                input_names=[INPUT_NAME],
+                output_names=list(outputs),
+                dynamic_shapes={"pixels": {0: batch}},
+                opset_version=max(opset, 18),
+                dynamo=True,
+                verbose=False,
+            )
+            proto = program.model_proto
+        else:
+            axes = {0: "batch"} if batched else {1: "height", 2: "width"}
+            dynamic_axes = {INPUT_NAME: axes}
+            for name in outputs:
+                dynamic_axes[name] = {0: "batch" if batched else "detections"}
+            torch.onnx.export(
+                wrapper,
+                (example,),
+                buffer,
+                input_names=[INPUT_NAME],
+                output_names=list(outputs),
+                dynamic_axes=dynamic_axes,
+                opset_version=opset,
+                dynamo=False,
+            )
+            proto = onnx.load_model_from_string(buffer.getvalue())
+    metadata = metadata_for(
+        record, model.architecture, batched, outputs, arch_options=model.arch_options
+    )
+    onnx.helper.set_model_props(proto, metadata)
+    proto.producer_name = "visiona"
+    return OnnxModel(
+        model_bytes=proto.SerializeToString(),
+        weights=record,
+        architecture=model.architecture,
+        batched=batched,
+        outputs=outputs,
+        arch_options=dict(model.arch_options),
+    )
+
+
+def _detector_outputs(module: Any, example: torch.Tensor) -> tuple[str, ...]:
+    from visiona.engine.onnx_graph import detector_output_names
+
+    output = module.eval()([example.float() / 255])[0]
+    return detector_output_names(output)
+
+
+def export_onnx(
+    model: LoadedModel,
+    output: str | Path,
+    *,
+    opset: int = DEFAULT_OPSET,
+    dynamo: bool = False,
+    verify_images: Sequence[Any] | None = None,
+    verify: bool = True,
+    atol: float = DEFAULT_ATOL,
+    rtol: float = DEFAULT_RTOL,
+) -> ExportReport:
+    """Export, verify against PyTorch, then write ``output`` (nothing is written on failure).
+
+    Args:
+        model: A loaded torch model.
+        output: Destination ``.onnx`` path.
+        opset: ONNX opset.
+        dynamo: Use the dynamo exporter (classifiers only).
+        verify_images: Images to compare on (paths, folders, arrays); default: scikit-image's
+            sample photos.
+        verify: Compare with PyTorch before writing.
+        atol: Absolute tolerance on outputs.
+        rtol: Tolerance relative to the largest reference output.
+
+    Raises:
+        ExportVerificationError: ONNX Runtime and PyTorch disagree beyond the tolerance.
+        UsageError: The destination is not a ``.onnx`` path or is an existing folder.
+    """
+    path = Path(output)
+    if path.suffix != ".onnx":
+        raise UsageError(f"export destination must end in .onnx, got {str(path)!r}")
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder; give a file name ending in .onnx")
+    start = time.perf_counter()
+    exported = to_onnx(model, opset=opset, dynamo=dynamo)
+    check = None
+    if verify:
+        images = load_verification_images(verify_images)
+        check = verify_export(model, exported, images, atol=atol, rtol=rtol)
+        if not check.passed:
+            raise ExportVerificationError(
+                f"the ONNX export of {model.architecture} does not match PyTorch: max |diff| "
+                f"{check.max_abs_diff:.3g} (allowed {check.tolerance:.3g}), same top-1 on "
+                f"{check.top1_agreement:.0%} of {check.images} images; nothing was written",
+                hint="try another --opset, or the other exporter (--dynamo / no --dynamo)",
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    partial.write_bytes(exported.model_bytes)
+    partial.replace(path)
+    return ExportReport(
+        path=path,
+        size_bytes=len(exported.model_bytes),
+        seconds=time.perf_counter() - start,
+        exporter="dynamo" if dynamo else "torchscript",
+        opset=max(opset, 18) if dynamo else opset,
+        verification=check,
+    )
+
+
+def load_verification_images(sources: Sequence[Any] | None, limit: int = 8) -> list[np.ndarray]:
+    """Up to ``limit`` RGB uint8 images: the given ones, or scikit-image's sample photos."""
+    from visiona.io.images import load_image
+
+    if sources:
+        from visiona.engine.predict import gather_inputs
+
+        return [load_image(item).array for item in gather_inputs(list(sources))[:limit]]
+    try:
+        from skimage import data
+    except ImportError:
+        raise UsageError(
+            "verification needs images: pass --verify-images DIR",
+            hint='or install scikit-image for its sample photos: pip install "visiona[samples]"',
+        ) from None
+    names = ("astronaut", "chelsea", "coffee", "rocket")
+    return [load_image(getattr(data, name)()).array for name in names][:limit]
+
+
+def verify_export(
+    model: LoadedModel,
+    exported: OnnxModel,
+    images: Sequence[np.ndarray],
+    *,
+    atol: float = DEFAULT_ATOL,
+    rtol: float = DEFAULT_RTOL,
+    score_floor: float = DETECTION_SCORE_FLOOR,
+) -> Verification:
+    """Run ``images`` through PyTorch eager and ONNX Runtime and measure the disagreement.
+
+    Classifiers: every logit is compared. Detectors: detections scoring at least
+    ``score_floor`` are matched order-free (see :func:`match_detections`).
+    """
+    import torch
+
+    from visiona.engine.onnx_backend import session_for
+    from visiona.engine.preprocess import normalize, resize_pixels
+
+    preprocessing = model.weights.preprocessing
+    session = session_for(exported.model_bytes)
+    pixels = [resize_pixels(image, preprocessing) for image in images]
+    module = model.module.eval()
+    if exported.batched:
+        batch = torch.stack(pixels)
+        with torch.inference_mode():
+            reference = module(normalize(batch, preprocessing)).float().numpy()
+        (ours,) = session.run(None, {INPUT_NAME: batch.numpy()})
+        diff = float(np.abs(ours - reference).max())
+        tolerance = atol + rtol * float(np.abs(reference).max())
+        same = float(np.mean(ours.argmax(1) == reference.argmax(1)))
+        return Verification(len(images), diff, tolerance, same)
+    diffs, agree, scale = [0.0], [], 0.0
+    for image in pixels:
+        with torch.inference_mode():
+            ref = module([normalize(image, preprocessing)])[0]
+        values = session.run(None, {INPUT_NAME: image.numpy()})
+        got = dict(zip(exported.outputs, values, strict=True))
+        ref_np = {name: ref[name].numpy() for name in ("boxes", "labels", "scores")}
+        diff = match_detections(ref_np, got, score_floor)
+        agree.append(float(diff is not None))
+        if diff is not None:
+            diffs.append(diff)
+            scale = max(scale, float(np.abs(ref_np["boxes"]).max(initial=0.0)))
+    return Verification(len(images), max(diffs), atol + rtol * scale, float(np.mean(agree)))
+
+
+def match_detections(
+    reference: dict[str, np.ndarray],
+    ours: dict[str, np.ndarray],
+    score_floor: float = DETECTION_SCORE_FLOOR,
+    margin: float = SCORE_MARGIN,
+) -> float | None:
+    """Largest box + score difference between two detectors' outputs, matched order-free.
+
+    Every detection scoring at least ``score_floor + margin`` on one side must have a
+    same-label partner scoring at least ``score_floor - margin`` on the other (the margin keeps
+    a box that scores 0.2501 on one runtime and 0.2499 on the other from counting as missing);
+    partners are the closest boxes, since runtimes order near-equal scores differently.
+
+    Returns:
+        The worst pair's ``max |box diff| + |score diff|``, or ``None`` if a detection has no
+        partner.
+    """
+    worst = 0.0
+    for one, other in ((reference, ours), (ours, reference)):
+        strong = one["scores"] >= score_floor + margin
+        candidates = other["scores"] >= score_floor - margin
+        for box, label, score in zip(
+            one["boxes"][strong], one["labels"][strong], one["scores"][strong], strict=True
+        ):
+            same = np.flatnonzero(candidates & (other["labels"] == label))
+            if same.size == 0:
+                return None
+            distance = np.abs(other["boxes"][same] - box).max(axis=1)
+            distance = distance + np.abs(other["scores"][same] - score)
+            worst = max(worst, float(distance.min()))
+    return worst

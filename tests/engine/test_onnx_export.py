@@ -1,0 +1,201 @@
+"""ONNX export: embedded Weights record, dynamic batch, verification, ORT backend, parity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime")
+
+import onnx
+import torch
+
+from colour_model import CLASSES, colour_checkpoint, make_colours
+from visiona.engine.export import (
+    ExportVerificationError,
+    export_onnx,
+    match_detections,
+    to_onnx,
+    verify_export,
+)
+from visiona.engine.onnx_graph import INPUT_NAME, read_onnx
+from visiona.engine.predict import Predictor
+from visiona.errors import UsageError, WeightsError
+from visiona.models.load import load_model
+
+
+@pytest.fixture
+def colour_model(tmp_path: Path):
+    return load_model(str(colour_checkpoint(tmp_path / "run" / "best")))
+
+
+@pytest.fixture
+def colours(tmp_path: Path) -> Path:
+    return make_colours(tmp_path / "colours")
+
+
+def test_export_embeds_the_record_and_reloads_it(colour_model, colours, tmp_path) -> None:
+    path = tmp_path / "out" / "colours.onnx"
+    report = export_onnx(colour_model, path, verify_images=[colours])
+    assert report.verification is not None and report.verification.passed
+    assert report.verification.images == 8  # capped, from the labelled folder
+    proto = onnx.load(str(path))
+    meta = {prop.key: prop.value for prop in proto.metadata_props}
+    assert meta["visiona.task"] == "classify" and meta["visiona.format"] == "visiona.onnx/1"
+    [graph_input] = proto.graph.input
+    assert graph_input.name == INPUT_NAME
+    assert graph_input.type.tensor_type.elem_type == onnx.TensorProto.UINT8
+    dims = graph_input.type.tensor_type.shape.dim
+    assert dims[0].dim_param == "batch" and [d.dim_value for d in dims[1:]] == [3, 32, 32]
+    reloaded = load_model(str(path))
+    assert reloaded.weights == colour_model.weights  # class names, preprocessing, task
+    assert reloaded.origin == "onnx" and reloaded.architecture == "test_classifier"
+    assert not list(path.parent.glob("*.part"))
+
+
+def test_onnx_file_predicts_like_the_checkpoint(colour_model, colours, tmp_path) -> None:
+    path = tmp_path / "colours.onnx"
+    export_onnx(colour_model, path, verify_images=[colours])
+    onnx_predictor = Predictor(load_model(str(path)), batch_size=5)  # 13 images: 5 + 5 + 3
+    assert onnx_predictor.backend.name == "onnx"  # chosen from the file type
+    eager = Predictor(colour_model, batch_size=4).predict(colours, top_k=3)
+    ours = onnx_predictor.predict(colours, top_k=3)
+    assert [r.labels for r in ours] == [r.labels for r in eager]
+    for a, b in zip(ours, eager, strict=True):
+        np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-5)
+    assert [r.top1[0] for r in ours].count("red") == 5  # four reds and the orange one
+
+
+def test_verification_fails_loudly_and_writes_nothing(
+    colour_model, colours, tmp_path, monkeypatch
+) -> None:
+    exported = to_onnx(colour_model)
+    with torch.no_grad():  # the PyTorch model drifts away from what was exported
+        colour_model.module[7].weight.mul_(-1)
+    check = verify_export(colour_model, exported, [np.full((32, 32, 3), 200, np.uint8)])
+    assert not check.passed and check.max_abs_diff > check.tolerance
+    # An exporter that produced the stale graph: the export must refuse to write it.
+    monkeypatch.setattr("visiona.engine.export.to_onnx", lambda *a, **k: exported)
+    path = tmp_path / "bad.onnx"
+    with pytest.raises(ExportVerificationError, match="does not match PyTorch") as raised:
+        export_onnx(colour_model, path, verify_images=[colours])
+    assert "nothing was written" in str(raised.value)
+    assert not path.exists() and not list(tmp_path.glob("*.part"))
+
+
+def test_bad_destinations_and_foreign_files(colour_model, tmp_path) -> None:
+    with pytest.raises(UsageError, match=r"\.onnx"):
+        export_onnx(colour_model, tmp_path / "model.pt", verify=False)
+    foreign = tmp_path / "foreign.onnx"
+    node = onnx.helper.make_node("Identity", ["x"], ["y"])
+    info = onnx.helper.make_tensor_value_info
+    graph = onnx.helper.make_graph([node], "g", [info("x", 1, [1])], [info("y", 1, [1])])
+    onnx.save(onnx.helper.make_model(graph), str(foreign))
+    with pytest.raises(WeightsError, match="without visiona metadata"):
+        read_onnx(foreign)
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x00not a protobuf at all" * 10)
+    with pytest.raises(WeightsError, match="not a valid ONNX file"):
+        load_model(str(junk))
+
+
+def test_in_memory_onnx_backend_for_a_torch_model(colour_model, colours) -> None:
+    predictor = Predictor(colour_model, backend="onnx", batch_size=16)
+    assert predictor.backend.takes_pixels
+    results = predictor.predict(colours)
+    assert [r.top1[0] for r in results[:4]] == ["blue"] * 4  # sorted: blue/, green/, red/
+    with pytest.raises(UsageError, match="CPU"):
+        Predictor(colour_model, backend="onnx", device="cuda")
+
+
+@pytest.mark.slow
+def test_parity_eager_compiled_onnx(colour_model, colours, photos, tmp_path) -> None:
+    """The same images through eager, torch.compile and ONNX Runtime give the same top-k."""
+    path = tmp_path / "colours.onnx"
+    export_onnx(colour_model, path, verify=False)
+    inputs = [colours, *photos.values()]
+    runs = {
+        "torch": Predictor(colour_model, backend="torch", batch_size=8),
+        "compiled": Predictor(colour_model, backend="compiled", batch_size=8),
+        "onnx": Predictor(load_model(str(path)), batch_size=8),
+    }
+    results = {name: p.predict(inputs, top_k=3) for name, p in runs.items()}
+    reference = results["torch"]
+    assert len(reference) == 15
+    for name in ("compiled", "onnx"):
+        for ours, ref in zip(results[name], reference, strict=True):
+            assert type(ours) is type(ref)
+            assert ours.labels == ref.labels, name
+            np.testing.assert_allclose(ours.probabilities, ref.probabilities, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_dynamo_exporter_for_classifiers(colour_model, colours, tmp_path) -> None:
+    report = export_onnx(colour_model, tmp_path / "d.onnx", dynamo=True, verify_images=[colours])
+    assert report.exporter == "dynamo" and report.verification.passed
+    session_predictions = Predictor(load_model(str(tmp_path / "d.onnx"))).predict(colours)
+    assert [r.top1[0] for r in session_predictions][-5:] == ["red"] * 5
+    assert set(CLASSES) == {r.top1[0] for r in session_predictions}
+
+
+def _wake_up(detector: torch.nn.Module, photo: Path) -> None:
+    """Make a random detector output distinct, confident boxes, like a trained one.
+
+    Random init shrinks activations to ~1e-9 and scores every box ~1/91, so boxes tie and any
+    runtime's rounding reorders them. Batch-norm statistics are set from one real image and
+    the class head is sharpened.
+    """
+    from PIL import Image
+    from torchvision.ops import FrozenBatchNorm2d
+
+    def calibrate(layer: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+        layer.running_mean.copy_(inputs[0].mean((0, 2, 3)))
+        layer.running_var.copy_(inputs[0].var((0, 2, 3)) + 1e-3)
+
+    norms = (FrozenBatchNorm2d, torch.nn.BatchNorm2d)
+    hooks = [
+        m.register_forward_pre_hook(calibrate) for m in detector.modules() if isinstance(m, norms)
+    ]
+    image = torch.from_numpy(np.array(Image.open(photo).convert("RGB"))).permute(2, 0, 1)
+    with torch.no_grad():
+        detector.eval()([image.float() / 255])
+        for hook in hooks:
+            hook.remove()
+        head = detector.roi_heads.box_predictor.cls_score
+        head.weight.mul_(20)
+        head.bias[0] = -5.0  # background
+
+
+@pytest.mark.slow
+def test_detector_export_boxes_match_torch(tmp_path, photos) -> None:
+    """Legacy exporter, one image per call with dynamic H/W; boxes equal eager's."""
+    torch.manual_seed(0)
+    model = load_model(
+        "fasterrcnn_mobilenet_v3_large_320_fpn",
+        task="detect",
+        pretrained=False,
+        arch_options={"min_size": 160, "max_size": 200},
+    )
+    _wake_up(model.module, next(iter(photos.values())))
+    with pytest.raises(UsageError, match="legacy exporter"):
+        to_onnx(model, dynamo=True)
+    path = tmp_path / "det.onnx"
+    report = export_onnx(model, path, verify_images=list(photos.values()))
+    assert report.verification.passed and report.exporter == "torchscript"
+    graph = read_onnx(path)
+    assert not graph.batched and graph.outputs == ("boxes", "labels", "scores")
+    dims = onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param or d.dim_value for d in dims] == [3, "height", "width"]
+    onnx_results = Predictor(load_model(str(path), task="detect")).predict(
+        list(photos.values()), conf=0.0, iou=1.0
+    )
+    eager_results = Predictor(model).predict(list(photos.values()), conf=0.0, iou=1.0)
+    assert min(sum(r.scores >= 0.27) for r in eager_results) >= 3  # compared: not vacuous
+    for ours, ref in zip(onnx_results, eager_results, strict=True):
+        as_output = [
+            {"boxes": r.xyxy, "labels": r.class_ids, "scores": r.scores} for r in (ref, ours)
+        ]
+        diff = match_detections(*as_output)
+        assert diff is not None and diff <= report.verification.tolerance
