@@ -7,7 +7,7 @@ import sys
 import typer
 
 from visiona import __version__
-from visiona.cli import data, evaluate, faces, predict, predict_perception, train, weights
+from visiona.cli import data, evaluate, faces, predict, predict_perception, serve, train, weights
 from visiona.errors import VisionaError
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(predict.app, name="predict")
 predict_perception.register(predict.app)
 app.add_typer(faces.app, name="faces")
 app.add_typer(weights.app, name="weights")
+app.command("serve")(serve.serve)
 
 
 def _version(value: bool) -> None:
