@@ -233,6 +233,8 @@ def _prepare(served: ServedModel, name: str, data: bytes, max_pixels: int) -> tu
     from visiona.io.images import load_image
     from visiona.tasks.base import ImageMeta
 
+    if not data:
+        raise ImageLoadError(name, "no data (0 bytes)", "upload the encoded image file")
     stream = io.BytesIO(data)
     stream.name = name
     image = load_image(stream, max_pixels=max_pixels)
