@@ -118,6 +118,7 @@ def test_management_needs_token_and_keeps_old_model_on_failure(server, tmp_path)
         loaded = client.load("extra", "test_classifier", pretrained=False)
         assert loaded["version"] == 1 and loaded["task"] == "classify"
         for source in ("http://example.com/evil.safetensors", str(tmp_path / "none.safetensors"),
+                       str(tmp_path / "model.onnx"),
                        "no_such_model"):  # fmt: skip
             try:
                 client.load("extra", source)

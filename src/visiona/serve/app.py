@@ -228,19 +228,15 @@ async def _read_inputs(request: Request, limits: Limits) -> tuple[list[tuple[str
     return images, options
 
 
-def _prepare(served: ServedModel, name: str, data: bytes, max_pixels: int) -> tuple[Any, ...]:
-    """Decode (limits checked from the header first) and preprocess one image."""
+def _decode(name: str, data: bytes, max_pixels: int) -> Any:
+    """Decode one upload (pixel count and format checked from the header first)."""
     from visiona.io.images import load_image
-    from visiona.tasks.base import ImageMeta
 
     if not data:
         raise ImageLoadError(name, "no data (0 bytes)", "upload the encoded image file")
     stream = io.BytesIO(data)
     stream.name = name
-    image = load_image(stream, max_pixels=max_pixels)
-    if hasattr(served.predictor, "preprocess"):
-        return (image, *served.predictor.preprocess(image))
-    return (image, None, ImageMeta(source=image.source, size=(image.width, image.height)))
+    return load_image(stream, max_pixels=max_pixels)
 
 
 def create_app(config: ServeConfig) -> FastAPI:
@@ -298,7 +294,9 @@ def create_app(config: ServeConfig) -> FastAPI:
     async def _visiona_error(request: Request, error: VisionaError) -> JSONResponse:
         if isinstance(error, ImageLoadError):
             return _json_error(_error_status(error), str(error))
-        return _json_error(getattr(error, "http_status", 400), str(error))
+        hints = getattr(error, "hints", [])
+        message = str(error) + (f" ({'; '.join(hints)})" if hints else "")
+        return _json_error(getattr(error, "http_status", 400), message)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
@@ -391,7 +389,7 @@ def create_app(config: ServeConfig) -> FastAPI:
         images, raw_options = await _read_inputs(request, limits)
         options = _coerce_options(served, raw_options)
         prepared = [
-            await run_in_threadpool(_prepare, served, image_name, data, limits.max_pixels)
+            await run_in_threadpool(_decode, image_name, data, limits.max_pixels)
             for image_name, data in images
         ]
         items = []

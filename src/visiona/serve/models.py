@@ -73,6 +73,11 @@ def _build_predictor(source: str, task: str | None, pretrained: bool) -> tuple[A
     from visiona.models.catalog import get_spec
     from visiona.weights.checkpoint import checkpoint_path, read_checkpoint_info
 
+    if source.lower().endswith(".onnx"):
+        raise UsageError(
+            f"{source!r}: ONNX files need the ONNX Runtime backend, which this install lacks",
+            hint="serve the visiona checkpoint (.safetensors) the ONNX file was exported from",
+        )
     checkpoint = checkpoint_path(source)
     if task is None:
         if checkpoint is not None:
@@ -98,14 +103,14 @@ def _model_info(predictor: Any, task: str) -> dict[str, Any]:
 
 
 def make_runner(predictor: Any, task: str) -> Callable[[Sequence[Any], dict[str, Any]], list[Any]]:
-    """The batch function for one model: preprocessed payloads → results, one forward pass."""
+    """The batch function for one model: decoded images (``LoadedImage``) → results, one forward pass."""
     if task in _PERCEPTION:
 
         def run_each(payloads: Sequence[Any], options: dict[str, Any]) -> list[Any]:
             from visiona.tasks.base import ImageMeta
 
             results = []
-            for image, _, _ in payloads:
+            for image in payloads:
                 meta = ImageMeta(source=image.source, size=(image.width, image.height))
                 (result,) = predictor.task.postprocess([predictor.model(image.array)], [meta], None)
                 results.append(result)
@@ -116,8 +121,11 @@ def make_runner(predictor: Any, task: str) -> Callable[[Sequence[Any], dict[str,
     def run_batch(payloads: Sequence[Any], options: dict[str, Any]) -> list[Any]:
         import torch
 
+        # Preprocessing runs here, in the model's one worker thread, not in the request threads:
+        # concurrent torch ops from many threads oversubscribe the CPU cores.
         with torch.inference_mode():
-            items = predictor._run(list(payloads), options)
+            pending = [(image, *predictor.preprocess(image)) for image in payloads]
+            items = predictor._run(pending, options)
         return [item.result for item in items]
 
     return run_batch
