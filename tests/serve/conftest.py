@@ -14,7 +14,8 @@ from serve_support import start_server
 def server(tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("serve_home")
     srv = start_server(
-        "test_classifier", "det=fasterrcnn_small", "--random-init",
+        "test_classifier", "det=fasterrcnn_small", "seg=maskrcnn_small", "kp=keypointrcnn_small",
+        "--random-init",
         "--max-body-mb", "1", "--max-pixels", "4000000", "--max-files", "4",
         home=home,
     )  # fmt: skip

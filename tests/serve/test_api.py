@@ -22,7 +22,8 @@ def _jpeg(size=(64, 48), colour=(200, 30, 30)) -> bytes:
 
 def test_models_lists_task_classes_size_and_version(server):
     models = {m["name"]: m for m in httpx.get(f"{server.url}/v1/models").json()["models"]}
-    assert set(models) == {"test_classifier", "det"}
+    assert set(models) == {"test_classifier", "det", "seg", "kp"}
+    assert models["seg"]["task"] == "segment-instances" and models["kp"]["task"] == "keypoints"
     clf = models["test_classifier"]
     assert clf["task"] == "classify" and clf["input_size"] == [32, 32]
     assert len(clf["classes"]) == 10 and clf["version"] == 1 and clf["backend"]

@@ -32,7 +32,7 @@ def page(server):
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(server.url + "/")
-        page.wait_for_function("document.querySelectorAll('#model option').length >= 2")
+        page.wait_for_function("document.querySelectorAll('#model option').length >= 4")
         yield page
         assert errors == []
         browser.close()
@@ -79,3 +79,20 @@ def test_uploaded_image_gets_labels(page, tmp_path):
     assert last["overlays"] == 5 and (last["width"], last["height"]) == (120, 90)
     assert page.text_content("#prediction").count("%") == 5
     assert _canvas_has_colour(page, (0xFF, 0x3B, 0x30))  # the first label's banner
+
+
+@pytest.mark.parametrize(("model", "task", "key"), [("seg", "segment-instances", "masks"),
+                                                    ("kp", "keypoints", "points")])  # fmt: skip
+def test_masks_and_keypoints_are_drawn(page, tmp_path, model, task, key):
+    path = tmp_path / "shapes.png"
+    image = Image.new("RGB", (128, 128), (30, 30, 30))
+    image.paste((220, 220, 40), (30, 30, 100, 100))
+    image.save(path)
+    page.select_option("#model", model)
+    page.fill("#conf", "0")
+    page.evaluate("window.visionaLast = null")
+    page.set_input_files("#file", str(path))
+    page.wait_for_function(f"window.visionaLast && window.visionaLast.{key} > 0")
+    last = page.evaluate("window.visionaLast")
+    assert last["overlays"] > 0 and last["width"] == 128
+    assert page.evaluate("document.getElementById('model-info').textContent").startswith(task)

@@ -130,7 +130,7 @@ function drawPoints(points, edges, fill) {
 
 // Draws the result over the image already on the canvas; returns overlays drawn and a summary.
 function drawResult(result) {
-  let overlays = 0;
+  let overlays = 0, masks = 0, points = 0;
   const lines = [];
   if (result.top) {
     result.top.forEach((item, i) => {
@@ -142,8 +142,8 @@ function drawResult(result) {
   }
   for (const [i, item] of (result.objects || []).entries()) {
     const fill = colour(item.class_id ?? i);
-    if (item.mask) drawMask(item.mask, fill);
-    if (item.keypoints) drawPoints(item.keypoints, [], fill);
+    if (item.mask) { drawMask(item.mask, fill); masks++; }
+    if (item.keypoints) { drawPoints(item.keypoints, [], fill); points += item.keypoints.length; }
     drawBox(item.box, `${item.label} ${(item.score * 100).toFixed(0)}%`, fill);
     lines.push(`${item.label} ${item.score.toFixed(2)} [${item.box.map((v) => v.toFixed(0)).join(", ")}]`);
     overlays++;
@@ -157,17 +157,18 @@ function drawResult(result) {
   }
   for (const [i, instance] of (result.instances || []).entries()) {
     drawPoints(instance.points, result.edges, colour(i));
+    points += instance.points.length;
     lines.push(`${instance.label || result.kind || "instance"} ${instance.score.toFixed(2)}`);
     overlays++;
   }
   if (!lines.length) lines.push(`${result.task}: nothing found`);
-  return { overlays, text: lines.join("\n") };
+  return { overlays, masks, points, text: lines.join("\n") };
 }
 
 function show(result, width, height) {
-  const { overlays, text } = drawResult(result);
+  const { overlays, masks, points, text } = drawResult(result);
   $("prediction").textContent = text;
-  window.visionaLast = { task: result.task, overlays, text, width, height };
+  window.visionaLast = { task: result.task, overlays, masks, points, text, width, height };
 }
 
 function tickFps() {
