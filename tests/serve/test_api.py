@@ -134,3 +134,26 @@ def test_management_needs_token_and_keeps_old_model_on_failure(server, tmp_path)
         client.unload("extra")
         assert "extra" not in {m["name"] for m in client.models()}
     assert httpx.delete(f"{server.url}/v1/models/det").status_code == 401
+
+
+def test_not_ready_while_a_model_loads(server):
+    import threading
+
+    done = threading.Event()
+
+    def load() -> None:
+        with Client(server.url, token=server.token) as client:
+            client.load("lite0", "efficientnet_lite0")
+        done.set()
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    seen = set()
+    while not done.is_set():
+        seen.add(httpx.get(f"{server.url}/v2/health/ready").status_code)
+    thread.join()
+    assert 503 in seen  # loading a real EfficientNet takes far longer than one poll
+    assert httpx.get(f"{server.url}/v2/health/ready").status_code == 200
+    assert httpx.get(f"{server.url}/v2/health/live").status_code == 200
+    with Client(server.url, token=server.token) as client:
+        client.unload("lite0")
