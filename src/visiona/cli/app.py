@@ -15,6 +15,7 @@ from visiona.cli import (
     faces,
     predict,
     predict_perception,
+    serve,
     train,
     weights,
 )
@@ -37,6 +38,7 @@ app.add_typer(faces.app, name="faces")
 app.add_typer(weights.app, name="weights")
 app.command("export")(export.export)
 app.command("benchmark")(benchmark.benchmark)
+app.command("serve")(serve.serve)
 
 
 def _version(value: bool) -> None:
