@@ -157,3 +157,28 @@ def test_not_ready_while_a_model_loads(server):
     assert httpx.get(f"{server.url}/v2/health/live").status_code == 200
     with Client(server.url, token=server.token) as client:
         client.unload("lite0")
+
+
+def test_an_exported_onnx_file_serves_like_the_checkpoint(server, tmp_path):
+    from colour_model import colour_checkpoint
+    from visiona.engine.export import export_onnx
+    from visiona.models.load import load_model
+
+    checkpoint = colour_checkpoint(tmp_path / "run" / "best")
+    onnx_file = tmp_path / "colours.onnx"
+    export_onnx(
+        load_model(str(checkpoint)), onnx_file, verify_images=[np.zeros((8, 8, 3), "uint8")]
+    )
+    with Client(server.url, token=server.token) as client:
+        client.load("colours-onnx", str(onnx_file))
+        client.load("colours-torch", str(checkpoint))
+        models = {m["name"]: m for m in client.models()}
+        assert models["colours-onnx"]["task"] == "classify"
+        assert "Onnx" in models["colours-onnx"]["backend"]
+        image = _jpeg(colour=(20, 200, 40))
+        from_onnx = client.predict("colours-onnx", image)
+        from_torch = client.predict("colours-torch", image)
+        assert from_onnx.top1[0] == from_torch.top1[0]
+        assert abs(from_onnx.top1[1] - from_torch.top1[1]) < 1e-3
+        client.unload("colours-onnx")
+        client.unload("colours-torch")

@@ -11,6 +11,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from visiona.errors import UsageError
@@ -73,14 +74,18 @@ def _build_predictor(source: str, task: str | None, pretrained: bool) -> tuple[A
     from visiona.models.catalog import get_spec
     from visiona.weights.checkpoint import checkpoint_path, read_checkpoint_info
 
-    if source.lower().endswith(".onnx"):
-        raise UsageError(
-            f"{source!r}: ONNX files need the ONNX Runtime backend, which this install lacks",
-            hint="serve the visiona checkpoint (.safetensors) the ONNX file was exported from",
-        )
     checkpoint = checkpoint_path(source)
     if task is None:
-        if checkpoint is not None:
+        if source.lower().endswith(".onnx"):
+            # An exported file carries its Weights record; the Predictor picks ONNX Runtime.
+            from visiona.engine.onnx_graph import read_onnx
+            from visiona.errors import InputNotFoundError
+
+            path = Path(source).expanduser()
+            if not path.is_file():
+                raise InputNotFoundError(f"model file not found: {source!r}")
+            task = read_onnx(path).weights.task
+        elif checkpoint is not None:
             task = read_checkpoint_info(checkpoint).weights.task
         else:
             task = get_spec(source)[0].task
