@@ -25,7 +25,7 @@ def free_port() -> int:
 @dataclass
 class Server:
     url: str
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[bytes]
     token: str = TOKEN
 
     def stop(self, timeout: float = 30.0) -> int:
@@ -46,15 +46,20 @@ def start_server(*args: str, home: Path, ready_timeout: float = 120.0) -> Server
     env = {**os.environ, "VISIONA_HOME": str(home)}
     src = Path(__file__).resolve().parents[1] / "src"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(src), env.get("PYTHONPATH")]))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "visiona", "serve", *args, "--port", str(port), "--token", TOKEN],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-    )  # fmt: skip
+    # The server's output goes to a file, not a pipe: an unread pipe fills up and blocks the
+    # server, and a pipe left open at exit is an unclosed-file warning in a later test.
+    log = Path(home) / f"server-{port}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "visiona", "serve", *args, "--port", str(port), "--token", TOKEN],
+            stdout=output, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited {process.returncode}: {process.stdout.read()}")
+            raise RuntimeError(f"server exited {process.returncode}: {log.read_text()}")
         try:
             if httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200:
                 return Server(url, process)
@@ -62,4 +67,5 @@ def start_server(*args: str, home: Path, ready_timeout: float = 120.0) -> Server
             pass
         time.sleep(0.2)
     process.kill()
-    raise RuntimeError(f"server not ready after {ready_timeout} s")
+    process.wait()
+    raise RuntimeError(f"server not ready after {ready_timeout} s: {log.read_text()[-2000:]}")
