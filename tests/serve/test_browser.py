@@ -74,7 +74,13 @@ def test_uploaded_image_gets_labels(page, tmp_path):
     page.select_option("#model", "test_classifier")
     page.evaluate("window.visionaLast = null")
     page.set_input_files("#file", str(path))
-    page.wait_for_function("window.visionaLast && window.visionaLast.task === 'classify'")
+    try:
+        page.wait_for_function(
+            "window.visionaLast && window.visionaLast.task === 'classify'", timeout=60_000
+        )
+    except sync_api.TimeoutError:  # pragma: no cover - say what the page showed
+        status = page.text_content("#status")
+        raise AssertionError(f"no classification shown; status: {status!r}") from None
     last = page.evaluate("window.visionaLast")
     assert last["overlays"] == 5 and (last["width"], last["height"]) == (120, 90)
     assert page.text_content("#prediction").count("%") == 5

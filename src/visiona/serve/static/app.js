@@ -206,6 +206,7 @@ async function webcamLoop() {
     const blob = await new Promise((r) => grab.toBlob(r, "image/jpeg", 0.85));
     try {
       const result = await predict(blob, "webcam.jpg");
+      if (!stream) break;  // stopped (or replaced by an upload) while the frame was in flight
       canvas.width = width; canvas.height = height;
       ctx.drawImage(grab, 0, 0);
       show(result, width, height);
