@@ -118,26 +118,25 @@ def _prepare_model(config: TrainConfig, classes: tuple[str, ...]) -> tuple[Loade
     return loaded, preprocessing
 
 
-def _loaders(
-    config: TrainConfig, preprocessing: Any, train_samples, val_samples, start_epoch: int = 0
-):
+def epoch_seeded_loaders(
+    config: TrainConfig, train_set: Any, val_set: Any, start_epoch: int = 0, collate_fn: Any = None
+) -> tuple[Any, Any]:
+    """Train and val DataLoaders whose randomness depends only on (seed, epoch): exact resume.
+
+    Shared by every task; ``collate_fn`` keeps detection batches as lists.
+    """
     import torch
     from torch.utils.data import DataLoader
 
-    from visiona.data.dataset import ImageDataset
-    from visiona.data.transforms import eval_transform, train_transform
     from visiona.engine.callbacks import EpochSeededSampler
 
-    train_set = ImageDataset(
-        train_samples, train_transform(preprocessing, config.augment, config.hflip)
-    )
-    val_set = ImageDataset(val_samples, eval_transform(preprocessing))
     common = {
         "batch_size": config.batch_size,
         "num_workers": config.workers,
         # Fresh workers each epoch are seeded from that epoch's reseeded RNG: exact resume.
         "persistent_workers": False,
         "pin_memory": torch.cuda.is_available(),
+        "collate_fn": collate_fn,
     }
     sampler = EpochSeededSampler(len(train_set), config.seed, start_epoch)
     train_loader = DataLoader(
@@ -147,8 +146,20 @@ def _loaders(
         drop_last=len(train_set) > config.batch_size,
         **common,
     )
-    val_loader = DataLoader(val_set, shuffle=False, **common)
-    return train_loader, val_loader
+    return train_loader, DataLoader(val_set, shuffle=False, **common)
+
+
+def _loaders(
+    config: TrainConfig, preprocessing: Any, train_samples, val_samples, start_epoch: int = 0
+):
+    from visiona.data.dataset import ImageDataset
+    from visiona.data.transforms import eval_transform, train_transform
+
+    train_set = ImageDataset(
+        train_samples, train_transform(preprocessing, config.augment, config.hflip)
+    )
+    val_set = ImageDataset(val_samples, eval_transform(preprocessing))
+    return epoch_seeded_loaders(config, train_set, val_set, start_epoch)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visiona.engine.config import TrainConfig, save_yaml_config
-from visiona.engine.train import PreparedRun, new_run_dir
+from visiona.engine.train import PreparedRun, epoch_seeded_loaders, new_run_dir
 from visiona.errors import UsageError
 
 if TYPE_CHECKING:
@@ -123,12 +123,8 @@ def _model(config: TrainConfig, dataset: DetectionDataset) -> LoadedModel:
 
 
 def _loaders(config: TrainConfig, splits: DetectionSplits, start_epoch: int) -> tuple[Any, Any]:
-    import torch
-    from torch.utils.data import DataLoader
-
     from visiona.data.detection.augment import detection_eval_transform, detection_train_transform
     from visiona.data.detection.torch_dataset import DetectionTorchDataset, detection_collate
-    from visiona.engine.callbacks import EpochSeededSampler
 
     dataset = splits.dataset
     masks = config.task == "segment-instances"
@@ -140,22 +136,9 @@ def _loaders(config: TrainConfig, splits: DetectionSplits, start_epoch: int) -> 
     flags = {"masks": masks, "keypoints": keypoints}
     train_set = DetectionTorchDataset(dataset, splits.train, train_transform, **flags)
     val_set = DetectionTorchDataset(dataset, splits.val, detection_eval_transform(), **flags)
-    common = {
-        "batch_size": config.batch_size,
-        "num_workers": config.workers,
-        "persistent_workers": False,
-        "pin_memory": torch.cuda.is_available(),
-        "collate_fn": detection_collate,
-    }
-    sampler = EpochSeededSampler(len(train_set), config.seed, start_epoch)
-    train_loader = DataLoader(
-        train_set,
-        sampler=sampler,
-        generator=sampler.worker_seeds,
-        drop_last=len(train_set) > config.batch_size,
-        **common,
+    return epoch_seeded_loaders(
+        config, train_set, val_set, start_epoch, collate_fn=detection_collate
     )
-    return train_loader, DataLoader(val_set, shuffle=False, **common)
 
 
 def prepare_detection_run(
