@@ -13,17 +13,18 @@ import onnx
 import torch
 
 from colour_model import CLASSES, colour_checkpoint, make_colours
-from visiona.engine.export import (
+from visiona.engine.export.onnx import (
     ExportVerificationError,
     export_onnx,
     match_detections,
     to_onnx,
     verify_export,
 )
-from visiona.engine.onnx_graph import INPUT_NAME, read_onnx
-from visiona.engine.predict import Predictor
+from visiona.engine.predict.predictor import Predictor
 from visiona.errors import UsageError, WeightsError
 from visiona.models.load import load_model
+from visiona.models.onnx.format import INPUT_NAME
+from visiona.models.onnx.read import read_onnx
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def test_verification_fails_loudly_and_writes_nothing(
     check = verify_export(colour_model, exported, [np.full((32, 32, 3), 200, np.uint8)])
     assert not check.passed and check.max_abs_diff > check.tolerance
     # An exporter that produced the stale graph: the export must refuse to write it.
-    monkeypatch.setattr("visiona.engine.export.to_onnx", lambda *a, **k: exported)
+    monkeypatch.setattr("visiona.engine.export.onnx.to_onnx", lambda *a, **k: exported)
     path = tmp_path / "bad.onnx"
     with pytest.raises(ExportVerificationError, match="does not match PyTorch") as raised:
         export_onnx(colour_model, path, verify_images=[colours])

@@ -9,7 +9,7 @@ from PIL import Image
 
 import visiona
 from perception_support import astronaut, needs
-from visiona.engine.perception import PerceptionPredictor
+from visiona.engine.predict.packaged import PerceptionPredictor
 from visiona.errors import UsageError
 from visiona.results import Faces, Matte
 

@@ -15,11 +15,11 @@ from safetensors.torch import load_file
 from tests_support import interrupt_at_epoch, write_colour_folder
 from visiona.data.detection.convert import read_dataset, write_dataset
 from visiona.data.detection.shapes import make_shapes
-from visiona.engine.config import TrainConfig
-from visiona.engine.evaluate_detection import evaluate_detector
-from visiona.engine.predict import Predictor
-from visiona.engine.train import TrainingInterruptedError, resume_config, train
-from visiona.engine.train_detection import keypoint_flip_indices
+from visiona.engine.evaluate.detect import evaluate_detector
+from visiona.engine.predict.predictor import Predictor
+from visiona.engine.train.config import TrainConfig
+from visiona.engine.train.detect_run import keypoint_flip_indices
+from visiona.engine.train.fit import TrainingInterruptedError, resume_config, train
 from visiona.errors import UsageError, VisionaError
 from visiona.models.load import load_model
 

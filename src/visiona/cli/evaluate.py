@@ -15,8 +15,8 @@ from visiona.errors import UsageError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from visiona.engine.evaluate import EvaluationReport
-    from visiona.engine.evaluate_detection import DetectionEvaluation
+    from visiona.engine.evaluate.classify import EvaluationReport
+    from visiona.engine.evaluate.detect import DetectionEvaluation
     from visiona.models.load import LoadedModel
 
 app = typer.Typer(help="Measure a model on labelled images.", no_args_is_help=True)
@@ -63,7 +63,7 @@ def classify(
     Exit codes: 0 evaluated (unreadable images below the limit are skipped and listed),
     1 too many unreadable images, 2 bad usage (unknown class, missing folder, ...).
     """
-    from visiona.engine.evaluate import evaluate_classifier, evaluation_samples
+    from visiona.engine.evaluate.classify import evaluate_classifier, evaluation_samples
     from visiona.models.load import load_model
 
     err = stderr_console()
@@ -147,7 +147,7 @@ def _note_training_images(
         return
     if has_explicit_splits(Path(data).expanduser()):
         return
-    from visiona.engine.config import load_yaml_config
+    from visiona.engine.train.config import load_yaml_config
 
     trained_on = (
         load_yaml_config(run_dir / "config.yaml").get("data")
@@ -225,7 +225,7 @@ def detect(
 
     Exit codes: 0 evaluated (label problems are reported and left out), 2 bad usage.
     """
-    from visiona.engine.evaluate_detection import evaluate_detector
+    from visiona.engine.evaluate.detect import evaluate_detector
     from visiona.models.load import load_model
     from visiona.weights.checkpoint import checkpoint_path, read_checkpoint_info
 

@@ -219,7 +219,7 @@ def convert(
     source_dir = source if source.is_dir() else source.parent
     _guard_paths(source_dir, destination)
     dataset, problems = _reader(from_format)(source)
-    from visiona.data.detection.check import validate_dataset
+    from visiona.data.detection.validate import validate_dataset
 
     problems = [*problems, *validate_dataset(dataset)]
     for folder in {dataset.images_root, dataset.root}:

@@ -137,7 +137,7 @@ def evaluate_detector(
     """
     from dataclasses import replace
 
-    from visiona.engine.predict import Predictor
+    from visiona.engine.predict.predictor import Predictor
     from visiona.metrics.detection import DetectionMetrics, GroundTruth
 
     dataset, images, used, problems = detection_eval_images(data, subset)
@@ -149,9 +149,9 @@ def evaluate_detector(
     masks = DetectionMetrics(model_names, iou_type="segm") if with_masks else None
     files = [dataset.image_path(image) for image in images]
     unreadable: list[tuple[str, str]] = []
-    from visiona.engine.evaluate import _progress
+    from visiona.engine.evaluate.progress import evaluation_progress
 
-    with _progress(console, len(files)) as advance:
+    with evaluation_progress(console, len(files)) as advance:
         items = predictor.stream(files, conf=EVAL_CONF, iou=1.0, max_det=100)
         for image, item in zip(images, items, strict=True):
             advance(1)
