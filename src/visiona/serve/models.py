@@ -112,6 +112,7 @@ def make_runner(predictor: Any, task: str) -> Callable[[Sequence[Any], dict[str,
 
     Every task, packaged perception models included, runs through the Predictor's own steps.
     """
+
     def run_batch(payloads: Sequence[Any], options: dict[str, Any]) -> list[Any]:
         import torch
 
