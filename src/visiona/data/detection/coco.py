@@ -432,6 +432,14 @@ def _read_annotation(
                 "broken-line",
             )
             keypoints = None
+    area = entry.get("area")
+    if area is not None and not (
+        isinstance(area, int | float) and not isinstance(area, bool) and math.isfinite(area)
+    ):
+        reader.problem(
+            line, f"{label}: area must be a number, not {area!r}; ignored", "broken-line", "warning"
+        )
+        area = None
     crowd = entry.get("iscrowd", 0)
     if crowd not in (0, 1, True, False):
         reader.problem(
@@ -445,6 +453,7 @@ def _read_annotation(
         keypoints=keypoints,
         iscrowd=bool(crowd),
         line=line,
+        area=area,
     )
 
 

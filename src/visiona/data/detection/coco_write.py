@@ -111,6 +111,8 @@ def _annotation(obj: ObjectAnnotation, image_id: int, ann_id: int) -> dict[str, 
     else:
         entry["segmentation"] = []
         entry["area"] = _round(max(w, 0.0) * max(h, 0.0))
+    if obj.area is not None:  # the source's own area (COCO: the segment's) decides size buckets
+        entry["area"] = _round(obj.area)
     entry["iscrowd"] = int(obj.iscrowd)
     if obj.keypoints is not None:
         entry["keypoints"] = [_round(v) for v in obj.keypoints]
@@ -134,8 +136,8 @@ def write_coco(
 
     Images are copied (never moved); ``file_name`` is the path under ``images/``. Image and
     annotation ids count from 1, category ids are ``class_id + 1``; polygons and RLE masks
-    (kept compressed or not, as read) go to ``segmentation``; ``area`` is the mask's area (box
-    area without a mask).
+    (kept compressed or not, as read) go to ``segmentation``; ``area`` is the source's own
+    ``area`` when it has one (COCO), else the mask's area (box area without a mask).
 
     Args:
         dataset: What to write (boxes xyxy absolute pixels).
