@@ -136,6 +136,36 @@ def test_no_data_yaml_uses_folders_and_classes_txt(tmp_path: Path, image_writer)
     assert dataset.classes == ("red", "blue") and problems == []
 
 
+@pytest.mark.parametrize("split", ["train", ""], ids=["images-split", "images-flat"])
+def test_data_yaml_with_only_names_falls_back_to_the_folders(
+    tmp_path: Path, image_writer, split: str
+) -> None:
+    root = tmp_path / "other-tool"
+    image_writer(root / "images" / split / "a.png", 20, 10)
+    image_writer(root / "images" / split / "b.png", 20, 10, seed=1)
+    (root / "labels" / split).mkdir(parents=True)
+    (root / "labels" / split / "a.txt").write_text("1 0.5 0.5 0.5 0.5\n")
+    (root / "data.yaml").write_text("nc: 2\nnames: [red, blue]\n")
+    dataset, problems = read_yolo(root)
+    assert dataset.classes == ("red", "blue")
+    assert sorted(i.file for i in dataset.images) == sorted(
+        str(Path(split) / name) for name in ("a.png", "b.png")
+    )
+    assert {i.split for i in dataset.images} == {split}
+    a = next(i for i in dataset.images if i.file.endswith("a.png"))
+    assert a.objects[0].class_id == 1 and a.objects[0].box == pytest.approx((5, 2.5, 15, 7.5))
+    assert [(p.level, p.kind) for p in problems] == [("warning", "no-splits")]
+    assert "images" in problems[0].message
+
+
+def test_data_yaml_with_only_names_and_no_images_is_an_error(tmp_path: Path) -> None:
+    root = tmp_path / "empty"
+    root.mkdir()
+    (root / "data.yaml").write_text("nc: 1\nnames: [red]\n")
+    dataset, problems = read_yolo(root)
+    assert dataset.images == [] and [p.level for p in problems] == ["error"]
+
+
 def test_label_path_rule() -> None:
     assert label_path_for(Path("/d/images/train/x.jpg")) == Path("/d/labels/train/x.txt")
     assert label_path_for(Path("/images/d/images/x.jpg")) == Path("/images/d/labels/x.txt")

@@ -17,8 +17,10 @@ Reading follows ultralytics: each split in data.yaml is a folder (searched recur
 ``.txt`` list of image paths, or a list of those, relative to ``path`` (default: the yaml's
 folder); an image's label file is its path with the last ``/images/`` replaced by ``/labels/``
 and the suffix by ``.txt``. A missing or empty label file is a background image. Without a
-data.yaml, ``images/<split>/`` + ``labels/<split>/`` folders and an optional ``classes.txt`` are
-used. Image sizes come from the image headers (EXIF orientation applied).
+data.yaml, or with one naming no ``train:`` / ``val:`` (only ``nc`` / ``names``, as some tools
+write it; a warning says so), ``images/<split>/`` + ``labels/<split>/`` (or ``images/`` +
+``labels/``) folders are read; class names then come from the yaml, else an optional
+``classes.txt``. Image sizes come from the image headers (EXIF orientation applied).
 
 Modules: this one reads; :mod:`.yolo_yaml` parses data.yaml, :mod:`.yolo_labels` the label
 lines, :mod:`.yolo_write` writes (:func:`write_yolo` is re-exported here).
@@ -164,6 +166,24 @@ def read_yolo(path: str | Path) -> tuple[DetectionDataset, list[Problem]]:
                     image_dirs.append(resolved)
                 found.extend(images_of_entry(resolved, problems, root))
             split_images[key] = found
+        if not info.splits:
+            # Other tools write data.yaml with only nc / names: use the usual folders instead.
+            split_images, image_dirs = _discover_splits(base)
+            found_any = any(split_images.values())
+            problems.append(
+                Problem(
+                    where,
+                    None,
+                    "data.yaml names no train: or val: images (ultralytics needs them); "
+                    + (
+                        f"read the folders {', '.join(relative(d, root) for d in image_dirs)}"
+                        if found_any
+                        else "no images/<split>/ or images/ folder with images beside it either"
+                    ),
+                    level="warning" if found_any else "error",
+                    kind="no-splits" if found_any else "broken-file",
+                )
+            )
     else:
         split_images, image_dirs = _discover_splits(root)
     names = info.names if info.names is not None else _class_file_names(root)

@@ -139,7 +139,8 @@ def read_data_yaml(yaml_path: Path, root: Path, problems: list[Problem]) -> Yaml
             continue
         entries = value if isinstance(value, list) else [value]
         info.splits[key] = [(str(entry), _key_line(text, key)) for entry in entries]
-    if "train" not in info.splits and "val" not in info.splits:
+    # No split keys at all (a yaml with only nc / names): the reader falls back to the folders.
+    if info.splits and "train" not in info.splits and "val" not in info.splits:
         problems.append(
             Problem(where, None, "data.yaml names no train: or val: images", kind="broken-file")
         )
