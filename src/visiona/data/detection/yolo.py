@@ -41,7 +41,7 @@ from visiona.data.detection.annotations import (
     scan_images,
 )
 from visiona.data.detection.yolo_labels import read_label_file
-from visiona.data.detection.yolo_write import write_yolo
+from visiona.data.detection.yolo_write import LABEL_KINDS, write_yolo
 from visiona.data.detection.yolo_yaml import (
     SPLIT_KEYS,
     YAML_NAMES,
@@ -56,6 +56,7 @@ from visiona.errors import ImageLoadError, InputNotFoundError
 
 __all__ = [
     "CLASS_FILES",
+    "LABEL_KINDS",
     "SPLIT_KEYS",
     "YAML_NAMES",
     "find_yaml",

@@ -1,9 +1,12 @@
 """Writing a :class:`DetectionDataset` as YOLO: ``data.yaml``, ``images/<split>/``, ``labels/<split>/``.
 
-Objects with masks become polygon lines (several parts joined by zero-width bridges, RLE masks
-traced along pixel edges); in a data set with masks, box-only objects become 4-corner polygons
-(ultralytics reads a file with any polygon line as all polygons). Crowd / VOC ``difficult``
-objects are not written (YOLO has no such flag; ultralytics' converters skip them).
+Label lines are boxes (``class cx cy w h``, the stored box as it is) unless polygons are asked
+for (``labels="polygons"``, for instance segmentation): then objects with masks become polygon
+lines (several parts joined by zero-width bridges, RLE masks traced along pixel edges) and
+box-only objects 4-corner polygons (ultralytics reads a file with any polygon line as all
+polygons); a YOLO polygon line has no box of its own, so a reader takes the polygon's bounds.
+Data with keypoints is written as pose labels. Crowd / VOC ``difficult`` objects are not written
+(YOLO has no such flag; ultralytics' converters skip them).
 """
 
 from __future__ import annotations
@@ -20,6 +23,21 @@ from visiona.data.detection.annotations import (
 )
 from visiona.data.detection.masks import merge_polygons, object_polygons
 from visiona.data.detection.yolo_yaml import SPLIT_KEYS
+from visiona.errors import UsageError
+
+LABEL_KINDS = ("boxes", "polygons")
+"""What :func:`write_yolo` writes per object: ``boxes`` (detection) or ``polygons`` (segmentation)."""
+
+
+def check_label_kind(labels: str) -> str:
+    """``labels`` lower-cased when it is ``boxes`` or ``polygons``, else a :class:`UsageError`."""
+    name = str(labels).strip().lower()
+    if name not in LABEL_KINDS:
+        raise UsageError(
+            f"unknown YOLO label kind {labels!r}; choose one of: {', '.join(LABEL_KINDS)}",
+            hint="boxes for detection, polygons for instance segmentation",
+        )
+    return name
 
 
 def _split_key(split: str) -> str:
@@ -73,29 +91,33 @@ def write_yolo(
     *,
     overwrite: bool = False,
     problems: list[Problem] | None = None,
+    labels: str = "boxes",
 ) -> Path:
     """Write ``dataset`` as YOLO: ``data.yaml``, ``images/<split>/`` and ``labels/<split>/``.
 
-    The task follows the data: keypoints (``kpt_shape: [K, 3]``) when the data set has them,
-    else polygons when any object has a mask, else boxes. Images are copied, never moved; every
-    image gets a label file (empty for a background image).
+    Keypoint data sets are written as pose labels (``kpt_shape: [K, 3]``); otherwise ``labels``
+    decides: ``boxes`` keeps every object's stored box (masks are left out, with a note), and
+    ``polygons`` writes masks as polygons (the box becomes the polygon's bounds when read back).
+    Images are copied, never moved; every image gets a label file (empty for a background image).
 
     Args:
         dataset: What to write (boxes xyxy absolute pixels).
         out_dir: New or empty folder (or any folder with ``overwrite``).
         overwrite: Write into a non-empty folder, replacing files of the same name.
         problems: When given, notes about skipped images/objects and lost data are appended.
+        labels: ``boxes`` (detection, the default) or ``polygons`` (instance segmentation).
 
     Returns:
         ``out_dir``.
 
     Raises:
-        UsageError: ``out_dir`` is a file, or not empty without ``overwrite``.
+        UsageError: ``out_dir`` is a file, or not empty without ``overwrite``; unknown ``labels``.
     """
     import yaml
 
+    labels = check_label_kind(labels)
     out_dir = _write.prepare_out_dir(out_dir, overwrite=overwrite)
-    mode = "pose" if dataset.has_keypoints else "segment" if dataset.has_masks else "detect"
+    mode = "pose" if dataset.has_keypoints else "segment" if labels == "polygons" else "detect"
     num_keypoints = dataset.num_keypoints
     names = _write.UniqueNames()
     split_folders: dict[str, list[str]] = {}
@@ -114,7 +136,7 @@ def write_yolo(
                     "class-out-of-range",
                 )  # fmt: skip
                 continue
-            if mode == "pose" and obj.has_mask:
+            if mode != "segment" and obj.has_mask:
                 masks_dropped += 1
             line, holes = _label_line(obj, image.width, image.height, mode, num_keypoints)
             holes_lost += holes
@@ -137,7 +159,12 @@ def write_yolo(
         _write.note(
             problems,
             ".",
-            f"{masks_dropped} masks not written (YOLO pose labels hold no masks)",
+            f"{masks_dropped} masks not written "
+            + (
+                "(YOLO pose labels hold no masks)"
+                if mode == "pose"
+                else "(box labels; pass --yolo-labels polygons to write them)"
+            ),
             "lost-data",
         )
     if holes_lost:
