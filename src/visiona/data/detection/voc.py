@@ -11,7 +11,9 @@ Layout written (and read)::
 Coordinates: VOC ``bndbox`` values are 1-based inclusive pixel indices, so the xyxy box is
 ``(xmin - 1, ymin - 1, xmax, ymax)`` (the detectron2 convention); writing rounds to whole pixels
 (within 0.5 px). Class names come from each object's ``<name>``; class ids follow
-``classes.txt`` (or ``labelmap.txt``) when present, else the sorted names. ``<difficult>1`` maps to
+``classes.txt`` (or ``labelmap.txt``) when present, else the order in which names first appear
+in the annotations (XML files in name order) - except for Pascal VOC's own 20 class names, which
+keep VOC's official alphabetical order (a warning says the order was sorted). ``<difficult>1`` maps to
 :attr:`ObjectAnnotation.iscrowd` (evaluation ignores both). Images in ``JPEGImages`` without an XML
 file are background images. Keypoints are not part of VOC and are not written.
 """
@@ -121,6 +123,14 @@ def voc_root(path: Path) -> Path | None:
         if len(found) == 1:
             return found[0]
     return None
+
+
+#: Pascal VOC's 20 classes in their official (alphabetical) order, as VOC models number them.
+VOC_CLASSES = (
+    "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+    "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
+    "train", "tvmonitor",
+)  # fmt: skip
 
 
 def _class_order(root: Path) -> tuple[list[str], str | None]:
@@ -243,7 +253,7 @@ def read_voc(path: str | Path) -> tuple[DetectionDataset, list[Problem]]:
     split_of, split_lines = _split_lists(root, problems)
     declared, class_file = _class_order(root)
     class_ids = {name: index for index, name in enumerate(declared)}
-    found_names: set[str] = set()
+    found_names: dict[str, None] = {}  # first appearance order
     records: list[tuple[ImageAnnotation, list[tuple[str, ObjectAnnotation]]]] = []
     used_images: set[Path] = set()
 
@@ -296,10 +306,26 @@ def read_voc(path: str | Path) -> tuple[DetectionDataset, list[Problem]]:
             parsed = _read_object(node, where, problems)
             if parsed is not None:
                 named_objects.append(parsed)
-                found_names.add(parsed[0])
+                found_names.setdefault(parsed[0], None)
         records.append((image, named_objects))
 
-    extra = sorted(found_names - set(class_ids))
+    extra = [name for name in found_names if name not in class_ids]
+    if class_file is None and extra and set(extra) <= set(VOC_CLASSES):
+        extra = sorted(extra, key=VOC_CLASSES.index)
+        if extra != list(found_names):
+            problems.append(
+                Problem(
+                    ".",
+                    None,
+                    "no classes.txt: the names are Pascal VOC's, so class ids follow VOC's "
+                    f"alphabetical order ({', '.join(extra)}), not first appearance; "
+                    "add classes.txt to choose the order",
+                    level="warning",
+                    kind="class-order",
+                )
+            )
+    elif class_file:
+        extra.sort()  # names missing from the class file: appended in sorted order
     if extra and class_file:
         problems.append(
             Problem(
