@@ -152,7 +152,8 @@ def _metadata(served: ServedModel) -> dict[str, Any]:
     return {
         "name": served.name,
         "versions": [str(served.version)],
-        "platform": f"visiona_{served.info.get('backend') or 'torch'}".lower(),
+        "platform": "visiona_"
+        + str(served.info.get("backend") or "torch").lower().removesuffix("backend"),
         "inputs": [{"name": "image", "datatype": "BYTES", "shape": [-1]}],
         "outputs": [
             {"name": spec.name, "datatype": spec.datatype, "shape": list(spec.shape)}

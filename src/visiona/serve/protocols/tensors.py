@@ -105,7 +105,7 @@ def image_outputs(result: Any, task: str) -> dict[str, np.ndarray]:
         if task == "keypoints":
             found = result.keypoints is not None and len(result.xyxy) > 0
             points = result.keypoints if found else np.zeros((0, 0, 3))
-            arrays["keypoints"] = np.asarray(points, np.float32).reshape(-1, points.shape[1], 3)
+            arrays["keypoints"] = np.asarray(points, np.float32)
     elif task == "faces":
         landmarks = result.landmarks
         if landmarks is None:
