@@ -215,7 +215,11 @@ def test_tf_serving_model_status_metadata_and_openapi(server):
     assert signature["outputs"]["boxes"]["tensor_shape"]["dim"][-1]["size"] == "4"
     missing = httpx.get(f"{server.url}/v1/models/nope/metadata")
     assert missing.status_code == 404 and isinstance(missing.json()["error"], str)
-    paths = httpx.get(f"{server.url}/openapi.json").json()["paths"]
+    spec = httpx.get(f"{server.url}/openapi.json").json()
+    pytest.importorskip("openapi_spec_validator").validate(spec)
+    paths = spec["paths"]
     infer = paths["/v2/models/{name}/infer"]["post"]
     assert "application/json" in infer["requestBody"]["content"]
     assert {"/v2", "/v2/models/{name}", "/v1/models/{name}/metadata"} <= set(paths)
+    body = paths["/v1/models/{name}:predict"]["post"]["requestBody"]["content"]["application/json"]
+    assert "instances" in json.dumps(body)  # the TF-Serving body is described

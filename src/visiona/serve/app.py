@@ -461,6 +461,7 @@ def create_app(config: ServeConfig) -> FastAPI:
     app.state.metrics = metrics
     app.include_router(kserve_v2.router)
     app.include_router(tf_serving.router)
+    tf_serving.document(app)
 
     @app.post("/v1/models", tags=["management"], status_code=201)
     async def load_model(body: LoadRequest, request: Request) -> dict[str, Any]:

@@ -97,9 +97,12 @@ _INFER_BODY = {
             }
         },
         "application/octet-stream": {
-            "schema": {"type": "string", "format": "binary"},
-            "description": "binary tensor data extension: JSON header of "
-            "Inference-Header-Content-Length bytes, then the tensors' bytes",
+            "schema": {
+                "type": "string",
+                "format": "binary",
+                "description": "binary tensor data extension: a JSON header of "
+                "Inference-Header-Content-Length bytes, then the tensors' bytes",
+            }
         },
     },
 }  # fmt: skip

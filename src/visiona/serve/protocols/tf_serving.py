@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from visiona.errors import ImageLoadError
@@ -40,7 +40,7 @@ from visiona.serve.models import ServedModel
 from visiona.serve.protocols.errors import use_string_errors
 from visiona.serve.protocols.tensors import batch_outputs, output_specs, to_json_safe
 
-__all__ = ["predict", "read_request", "router", "version_status"]
+__all__ = ["document", "predict", "read_request", "router", "version_status"]
 
 router = APIRouter(tags=["tf-serving"])
 
@@ -77,6 +77,38 @@ REQUEST_SCHEMA: dict[str, Any] = {
     "example": {"instances": [{"b64": "<base64 of a JPEG>"}]},
 }
 """The JSON schema of a TF-Serving ``:predict`` body (for the OpenAPI document)."""
+_VISIONA_JSON = {
+    "title": "visiona predict request",
+    "type": "object",
+    "required": ["images"],
+    "properties": {
+        "images": {"type": "array", "items": {"type": "string"}, "description": "base64 images"},
+        "options": {"type": "object"},
+    },
+}
+
+
+def document(app: FastAPI) -> None:
+    """Add the TF-Serving body to the OpenAPI description of the app's ``:predict`` route.
+
+    The route is the app's own (its other request bodies are described there); the TF-Serving
+    JSON body becomes one more alternative of its ``application/json`` request body.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        operation = schema.get("paths", {}).get("/v1/models/{name}:predict", {}).get("post")
+        if operation is not None:
+            body = operation.setdefault("requestBody", {"content": {}})
+            media = body.setdefault("content", {}).setdefault("application/json", {})
+            current = media.get("schema")
+            media["schema"] = {"anyOf": [current or _VISIONA_JSON, REQUEST_SCHEMA]}
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def version_status(served: ServedModel) -> dict[str, Any]:
