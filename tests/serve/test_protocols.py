@@ -71,6 +71,10 @@ def test_server_and_model_metadata_through_tritonclient(triton):
     assert outputs["boxes"] == ("FP32", [-1, 4]) and outputs["labels"] == ("BYTES", [-1])
     assert outputs["result"] == ("BYTES", [-1]) and "image_index" in outputs
     classify = {o["name"] for o in triton.get_model_metadata("test_classifier")["outputs"]}
+    config = triton.get_model_config("det")
+    assert config["input"][0]["data_type"] == "TYPE_STRING" and config["max_batch_size"] == 0
+    index = {m["name"]: m["state"] for m in triton.get_model_repository_index()}
+    assert index == {"test_classifier": "READY", "det": "READY"}
     assert classify == {"labels", "scores", "class_ids", "result"}
 
 
@@ -141,6 +145,8 @@ def test_json_bytes_nested_pixels_and_errors_over_plain_http(server):
         assert isinstance(response.json()["error"], str)
     missing = httpx.post(f"{server.url}/v2/models/nope/infer", json=body)
     assert missing.status_code == 404 and "test_classifier" in missing.json()["error"]
+    metrics = httpx.get(f"{server.url}/metrics").text  # counted like :predict
+    assert 'visiona_requests_total{code="413",model="test_classifier"}' in metrics
 
 
 def test_tritonclient_errors_carry_the_message(triton):

@@ -5,6 +5,7 @@ Routes (``{name}`` a served model; ``/versions/{version}`` forms accept the serv
 * ``GET /v2``: server metadata. ``GET /v2/health/live|ready`` live in the app.
 * ``GET /v2/models/{name}``: model metadata (input ``image``; outputs per task, see
   :mod:`visiona.serve.protocols.tensors`). ``GET /v2/models/{name}/ready``.
+* Triton's extensions ``GET /v2/models/{name}/config`` and ``POST /v2/repository/index``.
 * ``POST /v2/models/{name}/infer``: one input tensor holding the image(s), either ``BYTES``
   (encoded JPEG/PNG/..., one element per image; in JSON each element is a base64 string) or
   ``UINT8`` ``[N, H, W, 3]`` / ``[H, W, 3]`` RGB pixels (JSON ``data`` flat or nested). The binary
@@ -193,6 +194,37 @@ async def model_ready(name: str, request: Request) -> dict[str, Any]:
 async def model_version_ready(name: str, version: str, request: Request) -> dict[str, Any]:
     """Readiness of one version (only the version being served)."""
     return {"name": _served(request, name, version).name, "ready": True}
+
+
+_TRITON_TYPES = {"BYTES": "TYPE_STRING", "FP32": "TYPE_FP32", "INT64": "TYPE_INT64"}
+
+
+@router.get("/v2/models/{name}/config", responses={404: _ERROR})
+async def model_config(name: str, request: Request) -> dict[str, Any]:
+    """Triton's model configuration (``tritonclient``'s ``get_model_config``); no batch dimension
+    of its own (``max_batch_size`` 0): the tensors' shapes carry the image count."""
+    served = _served(request, name)
+    return {
+        "name": served.name,
+        "platform": _metadata(served)["platform"],
+        "backend": "visiona",
+        "max_batch_size": 0,
+        "input": [{"name": "image", "data_type": "TYPE_STRING", "dims": [-1]}],
+        "output": [
+            {"name": spec.name, "data_type": _TRITON_TYPES[spec.datatype], "dims": list(spec.shape)}
+            for spec in output_specs(served.task)
+        ],
+        "parameters": {"task": {"string_value": served.task}},
+    }
+
+
+@router.post("/v2/repository/index")
+async def repository_index(request: Request) -> list[dict[str, Any]]:
+    """Triton's model repository index: every served model, ready."""
+    return [
+        {"name": m.name, "version": str(m.version), "state": "READY"}
+        for m in request.app.state.manager.all()
+    ]
 
 
 # ------------------------------------------------------------------------------------- infer
