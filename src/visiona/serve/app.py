@@ -49,6 +49,8 @@ from visiona.errors import ImageLoadError, VisionaError
 from visiona.serve.batching import QueueFullError
 from visiona.serve.limits import BodyLimitMiddleware, Limits, safe_source_name
 from visiona.serve.models import ModelManager, ServedModel
+from visiona.serve.protocols import kserve_v2, tf_serving
+from visiona.serve.protocols.errors import StringErrorMiddleware
 
 __all__ = ["ServeConfig", "create_app"]
 
@@ -250,10 +252,6 @@ def _decode(name: str, data: Any, max_pixels: int) -> Any:
 
 def create_app(config: ServeConfig) -> FastAPI:
     """Build the app; models in ``config.models`` load in the background after start-up."""
-    # Imported here: the protocol modules import this module's error helpers.
-    from visiona.serve.protocols import kserve_v2, tf_serving
-    from visiona.serve.protocols.errors import StringErrorMiddleware
-
     metrics = _Metrics()
     manager = ModelManager(
         max_batch=config.max_batch,
@@ -459,6 +457,7 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     app.state.infer = infer
     app.state.metrics = metrics
+    app.state.error_status = _error_status
     app.include_router(kserve_v2.router)
     app.include_router(tf_serving.router)
     tf_serving.document(app)

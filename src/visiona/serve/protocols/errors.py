@@ -12,9 +12,34 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-__all__ = ["StringErrorMiddleware", "use_string_errors"]
+from visiona.errors import ImageLoadError
+
+__all__ = ["ProtocolError", "StringErrorMiddleware", "status_of", "use_string_errors"]
+
+
+class ProtocolError(HTTPException):
+    """A client mistake in a protocol request (4xx); the app's HTTPException handler answers it.
+
+    (The protocol modules do not import the app, which imports them.)
+    """
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(status_code=status, detail=message)
+
+
+def status_of(request: Request, error: Exception) -> int:
+    """The HTTP status the app answers ``error`` with (for the request metrics)."""
+    if isinstance(error, ImageLoadError):
+        return request.app.state.error_status(error)
+    for attribute in ("status_code", "status", "http_status"):
+        value = getattr(error, attribute, None)
+        if isinstance(value, int):
+            return value
+    return 500
+
 
 _FLAG = "visiona_string_errors"
 

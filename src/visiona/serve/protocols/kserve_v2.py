@@ -32,9 +32,8 @@ import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from visiona.errors import ImageLoadError
-from visiona.serve.app import ApiError, _error_status
 from visiona.serve.models import ServedModel
+from visiona.serve.protocols.errors import ProtocolError, status_of
 from visiona.serve.protocols.tensors import batch_outputs, output_specs, to_json_safe
 
 __all__ = ["router"]
@@ -133,9 +132,9 @@ def _served(request: Request, name: str, version: str | None = None) -> ServedMo
     served = request.app.state.manager.get(name)
     if served is None:
         known = ", ".join(m.name for m in request.app.state.manager.all()) or "none"
-        raise ApiError(404, f"no model named {name!r}; served: {known}")
+        raise ProtocolError(404, f"no model named {name!r}; served: {known}")
     if version is not None and version != str(served.version):
-        raise ApiError(
+        raise ProtocolError(
             404, f"model {name!r} has no version {version!r}; serving version {served.version}"
         )
     return served
@@ -238,7 +237,7 @@ def _split_body(body: bytes, header_length: str | None) -> tuple[dict[str, Any],
         except ValueError:
             size = -1
         if not 0 < size <= len(body):
-            raise ApiError(
+            raise ProtocolError(
                 400, f"Inference-Header-Content-Length {header_length!r} does not fit the "
                 f"{len(body)}-byte body",
             )  # fmt: skip
@@ -248,9 +247,9 @@ def _split_body(body: bytes, header_length: str | None) -> tuple[dict[str, Any],
     try:
         payload = json.loads(head)
     except (ValueError, RecursionError):
-        raise ApiError(400, "the inference request is not valid JSON") from None
+        raise ProtocolError(400, "the inference request is not valid JSON") from None
     if not isinstance(payload, dict):
-        raise ApiError(400, "the inference request must be a JSON object")
+        raise ProtocolError(400, "the inference request must be a JSON object")
     return payload, binary
 
 
@@ -261,7 +260,7 @@ def _shape(tensor: dict[str, Any]) -> list[int]:
         or not shape
         or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
     ):
-        raise ApiError(400, f"input 'shape' must be a list of sizes >= 0, got {shape!r}")
+        raise ProtocolError(400, f"input 'shape' must be a list of sizes >= 0, got {shape!r}")
     return shape
 
 
@@ -270,15 +269,17 @@ def _deserialize_bytes(data: bytes, count: int) -> list[bytes]:
     elements, offset = [], 0
     while offset < len(data):
         if offset + 4 > len(data):
-            raise ApiError(400, "binary BYTES data ends inside an element's length")
+            raise ProtocolError(400, "binary BYTES data ends inside an element's length")
         (length,) = struct.unpack_from("<I", data, offset)
         offset += 4
         if offset + length > len(data):
-            raise ApiError(400, "binary BYTES data ends inside an element")
+            raise ProtocolError(400, "binary BYTES data ends inside an element")
         elements.append(data[offset : offset + length])
         offset += length
     if len(elements) != count:
-        raise ApiError(400, f"binary BYTES data holds {len(elements)} elements, shape says {count}")
+        raise ProtocolError(
+            400, f"binary BYTES data holds {len(elements)} elements, shape says {count}"
+        )
     return elements
 
 
@@ -290,19 +291,21 @@ def _json_bytes(data: Any, count: int) -> list[bytes]:
     except (ValueError, TypeError, RecursionError):  # ragged or too deep
         flat = None
     if flat is None or len(flat) != count:
-        raise ApiError(400, f"BYTES input 'data' must hold {count} base64 strings")
+        raise ProtocolError(400, f"BYTES input 'data' must hold {count} base64 strings")
     images = []
     for index, entry in enumerate(flat):
         if isinstance(entry, dict) and isinstance(entry.get("b64"), str):
             entry = entry["b64"]
         if not isinstance(entry, str):
-            raise ApiError(400, f"BYTES element {index} must be a base64 string of the image file")
+            raise ProtocolError(
+                400, f"BYTES element {index} must be a base64 string of the image file"
+            )
         if entry.startswith("data:"):
             entry = entry.partition(",")[2]
         try:
             images.append(base64.b64decode(entry, validate=True))
         except (binascii.Error, ValueError):
-            raise ApiError(400, f"BYTES element {index} is not valid base64") from None
+            raise ProtocolError(400, f"BYTES element {index} is not valid base64") from None
     return images
 
 
@@ -310,13 +313,15 @@ def _pixels(data: Any, binary: bytes | None, shape: list[int]) -> list[np.ndarra
     if len(shape) == 3:
         shape = [1, *shape]
     if len(shape) != 4 or shape[3] != 3 or shape[1] == 0 or shape[2] == 0:
-        raise ApiError(
+        raise ProtocolError(
             400, f"UINT8 input must be RGB pixels [N, H, W, 3] or [H, W, 3], got {shape}"
         )
     count = math.prod(shape)
     if binary is not None:
         if len(binary) != count:
-            raise ApiError(400, f"UINT8 input has {len(binary)} bytes, shape {shape} needs {count}")
+            raise ProtocolError(
+                400, f"UINT8 input has {len(binary)} bytes, shape {shape} needs {count}"
+            )
         array = np.frombuffer(binary, np.uint8)
     else:
         try:
@@ -324,9 +329,9 @@ def _pixels(data: Any, binary: bytes | None, shape: list[int]) -> list[np.ndarra
         except (ValueError, TypeError, RecursionError):  # ragged or too deep nesting
             array = np.asarray(None)
         if array.dtype.kind not in "iu" or array.size != count:
-            raise ApiError(400, f"UINT8 input 'data' must hold {count} integers 0-255")
+            raise ProtocolError(400, f"UINT8 input 'data' must hold {count} integers 0-255")
         if array.size and (array.min() < 0 or array.max() > 255):
-            raise ApiError(400, "UINT8 input 'data' values must be 0-255")
+            raise ProtocolError(400, "UINT8 input 'data' values must be 0-255")
         array = array.astype(np.uint8)
     return list(array.reshape(shape))
 
@@ -334,31 +339,31 @@ def _pixels(data: Any, binary: bytes | None, shape: list[int]) -> list[np.ndarra
 def _read_images(payload: dict[str, Any], binary: bytes, max_files: int) -> list[tuple[str, Any]]:
     inputs = payload.get("inputs")
     if not isinstance(inputs, list) or len(inputs) != 1 or not isinstance(inputs[0], dict):
-        raise ApiError(
+        raise ProtocolError(
             400, "'inputs' must hold one tensor: the image(s) as BYTES (encoded files) "
             "or UINT8 [N, H, W, 3]",
         )  # fmt: skip
     tensor = inputs[0]
     datatype = tensor.get("datatype")
     if datatype not in ("BYTES", "UINT8"):
-        raise ApiError(400, f"input datatype must be BYTES or UINT8, got {datatype!r}")
+        raise ProtocolError(400, f"input datatype must be BYTES or UINT8, got {datatype!r}")
     shape = _shape(tensor)
     size = _parameters(tensor, "input").get("binary_data_size")
     raw: bytes | None = None
     if size is not None:
         if not isinstance(size, int) or isinstance(size, bool) or size != len(binary):
-            raise ApiError(
+            raise ProtocolError(
                 400, f"binary_data_size {size!r} does not match the {len(binary)} bytes sent"
             )
         raw = binary
     elif binary:
-        raise ApiError(400, "binary data sent but the input has no binary_data_size")
+        raise ProtocolError(400, "binary data sent but the input has no binary_data_size")
     elif "data" not in tensor:
-        raise ApiError(400, "the input has neither 'data' nor binary data")
+        raise ProtocolError(400, "the input has neither 'data' nor binary data")
     if datatype == "BYTES":
         count = math.prod(shape)
         if count > max_files:
-            raise ApiError(413, f"more than {max_files} images in one request")
+            raise ProtocolError(413, f"more than {max_files} images in one request")
         images: list[Any] = (
             _deserialize_bytes(raw, count)
             if raw is not None
@@ -367,10 +372,10 @@ def _read_images(payload: dict[str, Any], binary: bytes, max_files: int) -> list
     else:
         batch = shape[0] if len(shape) == 4 else 1
         if batch > max_files:
-            raise ApiError(413, f"more than {max_files} images in one request")
+            raise ProtocolError(413, f"more than {max_files} images in one request")
         images = _pixels(tensor.get("data"), raw, shape)
     if not images:
-        raise ApiError(400, "no image in the request (the input has 0 elements)")
+        raise ProtocolError(400, "no image in the request (the input has 0 elements)")
     return [(f"image{index}", image) for index, image in enumerate(images)]
 
 
@@ -382,12 +387,12 @@ def _requested(payload: dict[str, Any], task: str) -> tuple[list[str], set[str]]
     if outputs is None:
         return known, set(known) if all_binary else set()
     if not isinstance(outputs, list) or not outputs:
-        raise ApiError(400, "'outputs' must be a non-empty list of {\"name\": ...}")
+        raise ProtocolError(400, "'outputs' must be a non-empty list of {\"name\": ...}")
     names, binary = [], set()
     for output in outputs:
         name = output.get("name") if isinstance(output, dict) else None
         if name not in known:
-            raise ApiError(
+            raise ProtocolError(
                 400, f"unknown output {name!r} for task {task}; outputs: {', '.join(known)}"
             )
         names.append(name)
@@ -402,7 +407,7 @@ def _parameters(item: dict[str, Any], what: str) -> dict[str, Any]:
     if parameters is None:
         return {}
     if not isinstance(parameters, dict):
-        raise ApiError(400, f"{what} 'parameters' must be an object")
+        raise ProtocolError(400, f"{what} 'parameters' must be an object")
     return parameters
 
 
@@ -463,7 +468,9 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
     try:
         encoding = request.headers.get("content-encoding", "identity").lower()
         if encoding not in ("", "identity"):
-            raise ApiError(415, f"Content-Encoding {encoding!r} is not supported; send it plain")
+            raise ProtocolError(
+                415, f"Content-Encoding {encoding!r} is not supported; send it plain"
+            )
         payload, binary = _split_body(await request.body(), request.headers.get(HEADER_LENGTH))
         limits = request.app.state.config.limits
         images = _read_images(payload, binary, limits.max_files)
@@ -473,15 +480,12 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
         try:
             outputs = batch_outputs(results, served.task, names)
         except ValueError as error:
-            raise ApiError(400, str(error)) from None
+            raise ProtocolError(400, str(error)) from None
         response = _response(served, payload, outputs, binary_outputs)
         code = 200
         return response
-    except ApiError as error:
-        code = error.status
-        raise
-    except ImageLoadError as error:
-        code = _error_status(error)
+    except Exception as error:
+        code = status_of(request, error)
         raise
     finally:
         metrics.requests.labels(served.name, str(code)).inc()

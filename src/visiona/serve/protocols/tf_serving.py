@@ -33,11 +33,9 @@ import numpy as np
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from visiona.errors import ImageLoadError
-from visiona.serve.app import ApiError, _error_status
 from visiona.serve.limits import Limits
 from visiona.serve.models import ServedModel
-from visiona.serve.protocols.errors import use_string_errors
+from visiona.serve.protocols.errors import ProtocolError, status_of, use_string_errors
 from visiona.serve.protocols.tensors import batch_outputs, output_specs, to_json_safe
 
 __all__ = ["document", "predict", "read_request", "router", "version_status"]
@@ -158,9 +156,9 @@ def _served(request: Request, name: str, version: str | None = None) -> ServedMo
     served = request.app.state.manager.get(name)
     if served is None:
         known = ", ".join(m.name for m in request.app.state.manager.all()) or "none"
-        raise ApiError(404, f"no model named {name!r}; served: {known}")
+        raise ProtocolError(404, f"no model named {name!r}; served: {known}")
     if version is not None and version != str(served.version):
-        raise ApiError(
+        raise ProtocolError(
             404, f"model {name!r} has no version {version!r}; serving version {served.version}"
         )
     return served
@@ -205,7 +203,7 @@ async def read_request(request: Request) -> dict[str, Any] | None:
         if content_type != "application/json":
             return None
         use_string_errors(request)
-        raise ApiError(400, "request body is not valid JSON") from None
+        raise ProtocolError(400, "request body is not valid JSON") from None
     if not isinstance(payload, dict) or "images" in payload:
         return None
     if "instances" not in payload and "inputs" not in payload:
@@ -220,7 +218,7 @@ def _decode_b64(value: str, where: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError(400, f"{where}: 'b64' is not valid base64") from None
+        raise ProtocolError(400, f"{where}: 'b64' is not valid base64") from None
 
 
 def _pixels(value: list[Any], where: str) -> np.ndarray:
@@ -229,12 +227,12 @@ def _pixels(value: list[Any], where: str) -> np.ndarray:
     except (ValueError, TypeError, RecursionError):
         array = np.asarray(None)
     if array.ndim != 3 or array.shape[2] != 3 or array.dtype.kind not in "iu":
-        raise ApiError(
+        raise ProtocolError(
             400, f'{where} must be {{"b64": "<base64 image file>"}} or RGB pixels [H][W][3] '
             "of integers 0-255",
         )  # fmt: skip
     if array.size and (array.min() < 0 or array.max() > 255):
-        raise ApiError(400, f"{where}: pixel values must be 0-255")
+        raise ProtocolError(400, f"{where}: pixel values must be 0-255")
     return array.astype(np.uint8)
 
 
@@ -250,7 +248,7 @@ def _image(value: Any, where: str, named: bool = True) -> Any:
             return _image(value["image"], f"{where}.image", named=False)
     if isinstance(value, list):
         return _pixels(value, where)
-    raise ApiError(
+    raise ProtocolError(
         400, f'{where} must be {{"b64": "<base64 image file>"}} (or {{"image": {{"b64": ...}}}}, '
         "or RGB pixels [H][W][3])",
     )  # fmt: skip
@@ -264,7 +262,7 @@ def _column(inputs: Any) -> list[Any]:
         elif "image" in inputs:
             inputs = inputs["image"]
         else:
-            raise ApiError(
+            raise ProtocolError(
                 400, f"unknown inputs {sorted(inputs)}; the model has one input, 'image'"
             )
     if isinstance(inputs, dict):
@@ -277,7 +275,7 @@ def _column(inputs: Any) -> list[Any]:
         if ndim == 3:
             return [inputs]  # one [H][W][3] image
     if not isinstance(inputs, list):
-        raise ApiError(400, "'inputs' must be a list of images, or {\"image\": [images]}")
+        raise ProtocolError(400, "'inputs' must be a list of images, or {\"image\": [images]}")
     return inputs
 
 
@@ -287,24 +285,28 @@ def parse_images(
     """``(name, bytes or (H, W, 3) array)`` per image, the options, and whether it is columnar."""
     signature = payload.get("signature_name", SIGNATURE)
     if signature not in _SIGNATURES:
-        raise ApiError(400, f"unknown signature_name {signature!r}; the model has {SIGNATURE!r}")
+        raise ProtocolError(
+            400, f"unknown signature_name {signature!r}; the model has {SIGNATURE!r}"
+        )
     if "instances" in payload and "inputs" in payload:
-        raise ApiError(400, "send either 'instances' (row format) or 'inputs' (columnar), not both")
+        raise ProtocolError(
+            400, "send either 'instances' (row format) or 'inputs' (columnar), not both"
+        )
     columnar = "inputs" in payload
     if columnar:
         values, what = _column(payload["inputs"]), "inputs"
     else:
         values, what = payload["instances"], "instances"
         if not isinstance(values, list):
-            raise ApiError(400, "'instances' must be a list, one entry per image")
+            raise ProtocolError(400, "'instances' must be a list, one entry per image")
     if not values:
-        raise ApiError(400, f"no image in the request ('{what}' is empty)")
+        raise ProtocolError(400, f"no image in the request ('{what}' is empty)")
     if len(values) > max_files:
-        raise ApiError(413, f"more than {max_files} images in one request")
+        raise ProtocolError(413, f"more than {max_files} images in one request")
     images = [(f"image{i}", _image(value, f"{what}[{i}]")) for i, value in enumerate(values)]
     options = payload.get("options") or {}
     if not isinstance(options, dict):
-        raise ApiError(400, "'options' must be an object")
+        raise ProtocolError(400, "'options' must be an object")
     return images, options, columnar
 
 
@@ -352,7 +354,7 @@ async def predict_version(name: str, version: str, request: Request) -> JSONResp
     payload = await read_request(request)
     served = _served(request, name, version)
     if payload is None:
-        raise ApiError(
+        raise ProtocolError(
             400, 'send a TF-Serving JSON body: {"instances": [{"b64": "..."}]} or {"inputs": ...}'
         )
     metrics = request.app.state.metrics
@@ -363,11 +365,8 @@ async def predict_version(name: str, version: str, request: Request) -> JSONResp
         )
         code = 200
         return response
-    except ApiError as error:
-        code = error.status
-        raise
-    except ImageLoadError as error:
-        code = _error_status(error)
+    except Exception as error:
+        code = status_of(request, error)
         raise
     finally:
         metrics.requests.labels(served.name, str(code)).inc()
