@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from visiona.errors import UsageError, VisionaError
+from visiona.errors import ExitCode, UsageError, VisionaError
 from visiona.registry import unknown_name_error
 
 SPLITS = ("train", "test")
@@ -70,7 +70,9 @@ DIGIT_CLASSES = tuple(str(d) for d in range(10))
 
 
 class SourceMissingError(VisionaError):
-    """The package a builder reads its data from is not installed (exit code 1)."""
+    """The package a builder reads its data from is not installed (exit code 3: not offline)."""
+
+    exit_code = ExitCode.NOT_AVAILABLE_OFFLINE
 
 
 # --------------------------------------------------------------------------------------------
