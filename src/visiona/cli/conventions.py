@@ -78,11 +78,11 @@ def split_ints(values: str | Iterable[str] | None, option: str) -> list[int]:
 
 
 def fresh_path(path: Path) -> Path:
-    """``path`` if nothing is there yet, else ``stem-2.ext``, ``stem-3.ext``... (never overwrite).
+    """``path`` if nothing (or an empty folder) is there, else ``stem-2.ext``, ``stem-3.ext``...
 
     The same rule as training run folders (``runs/classify/x-2``).
     """
-    if not path.exists():
+    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
         return path
     stem, suffix = (path.name, "") if path.is_dir() else (path.stem, path.suffix)
     counter = 2
