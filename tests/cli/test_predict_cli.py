@@ -54,10 +54,12 @@ def test_save_writes_overlays_without_touching_inputs(cli, photos, tmp_path) -> 
     )
     assert result.code == 0, result.err
     saved = sorted(p.name for p in out.iterdir())
-    assert saved == ["chelsea.jpg", "coffee.jpg"]
-    assert Image.open(out / "chelsea.jpg").size == (451, 300)
-    assert str(out / "chelsea.jpg") in result.err  # listed at the end of the run
+    assert saved == ["chelsea_classify.jpg", "coffee_classify.jpg"]  # the task in the name
+    assert Image.open(out / "chelsea_classify.jpg").size == (451, 300)
+    assert str(out / "chelsea_classify.jpg") in result.err  # listed at the end of the run
     assert _fingerprint(photos["chelsea"].parent) == before
+    again = cli("predict", "classify", photos["chelsea"], "--save", out)
+    assert again.code == 0 and (out / "chelsea_classify-2.jpg").is_file()  # nothing overwritten
 
 
 def test_save_into_the_input_folder_is_refused(cli, photos) -> None:

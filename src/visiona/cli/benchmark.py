@@ -8,14 +8,16 @@ from pathlib import Path
 
 import typer
 
-from visiona.cli.conventions import fresh_path, split_ints, split_list
+from visiona.cli.conventions import fresh_path, model_argument, split_ints, split_list
 from visiona.cli.export import load_for_cli
 from visiona.cli.output import stderr_console, stdout_console
 from visiona.errors import UsageError
 
 
 def benchmark(
-    model: str = typer.Argument(..., help="Model name, checkpoint or .onnx file."),
+    model: str = typer.Argument(
+        None, help="Model name, checkpoint or .onnx file (or give it with -m)."
+    ),
     backend: list[str] = typer.Option(
         None,
         "--backend",
@@ -33,6 +35,7 @@ def benchmark(
     threads: int = typer.Option(None, "--threads", min=1, help="Threads (default: all cores)."),
     output: Path = typer.Option(None, "--output", "-o", help="Also write the report as JSON."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of the table."),
+    model_option: str = typer.Option(None, "--model", "-m", help="The model, instead of MODEL."),
 ) -> None:
     """Measure model-only speed per backend and batch size (random input, after a warm-up).
 
@@ -42,6 +45,7 @@ def benchmark(
     from visiona.engine.backends import BACKENDS
     from visiona.engine.benchmark import benchmark as run_benchmark
 
+    model = model_argument(model, model_option)
     backends = split_list(backend) or ["torch", "onnx"]
     for name in backends:
         BACKENDS.get(name)  # unknown names fail before anything loads

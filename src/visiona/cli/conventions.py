@@ -51,6 +51,20 @@ def take_deprecated(value: Any, old_value: Any, old: str, new: str) -> Any:
     return old_value
 
 
+def model_argument(positional: str | None, option: str | None) -> str:
+    """The model of a command that takes it as ``MODEL`` or ``-m/--model`` (exactly one).
+
+    Raises:
+        UsageError: Neither or both were given.
+    """
+    if positional and option and positional != option:
+        raise UsageError("give the model once: as MODEL or with -m/--model")
+    model = positional or option
+    if not model:
+        raise UsageError("missing model: give a name, checkpoint or file as MODEL or -m/--model")
+    return model
+
+
 def split_list(values: str | Iterable[str] | None) -> list[str]:
     """``"a,b"``, ``["a,b", "c"]`` or ``["a", "b", "c"]`` → ``["a", "b", "c"]`` (blanks dropped)."""
     if values is None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from visiona.cli.conventions import fresh_path, split_list
+from visiona.cli.conventions import fresh_path, model_argument, split_list
 from visiona.cli.output import stderr_console, stdout_console
 from visiona.errors import UsageError, VisionaError
 
@@ -52,7 +52,9 @@ def load_for_cli(
 
 
 def export(
-    model: str = typer.Argument(..., help="Model name, checkpoint (runs/x/best) or .onnx file."),
+    model: str = typer.Argument(
+        None, help="Model name, checkpoint (runs/x/best) or .onnx file (or give it with -m)."
+    ),
     format: str = typer.Option("onnx", "--format", "-f", help="Export format: onnx."),
     output: Path = typer.Option(
         None, "--output", "-o", help="Destination file (default: exports/MODEL.onnx)."
@@ -82,6 +84,7 @@ def export(
         None, "--accuracy-data", help="Labelled folder DIR/<class>/...: report INT8's top-1 change."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON to stdout."),
+    model_option: str = typer.Option(None, "--model", "-m", help="The model, instead of MODEL."),
 ) -> None:
     """Export a model for fast inference (ONNX Runtime), checked against PyTorch.
 
@@ -93,6 +96,7 @@ def export(
     from visiona.engine.export import export_onnx
     from visiona.engine.quantize import QUANT_MODES
 
+    model = model_argument(model, model_option)
     if format not in FORMATS:
         raise UsageError(f"unknown export format {format!r}; supported: {', '.join(FORMATS)}")
     if int8 is not None and int8 not in QUANT_MODES:

@@ -11,7 +11,7 @@ import typer
 
 from visiona import defaults
 from visiona.cli.conventions import deprecated_option, fresh_path, take_deprecated
-from visiona.cli.output import OutputNamer, stderr_console, stdout_console
+from visiona.cli.output import OutputNamer, progress_bar, stderr_console, stdout_console
 
 app = typer.Typer(
     help="Face recognition: detect → align (3-point affine) → 128-d dlib embedding → match.",
@@ -47,13 +47,7 @@ def _recognizer(detector: str) -> Any:
 
 
 def _progress(total: int, label: str) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    console = stderr_console()
-    return Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), console=console, transient=True,
-        disable=total < 2 or not console.is_terminal,
-    )  # fmt: skip
+    return progress_bar(label, total, stderr_console())
 
 
 @app.command("enroll")

@@ -13,7 +13,7 @@ import typer
 
 from visiona import defaults
 from visiona.cli.conventions import split_list
-from visiona.cli.output import OutputNamer, stderr_console, stdout_console
+from visiona.cli.output import OutputNamer, progress_bar, stderr_console, stdout_console
 from visiona.errors import UsageError, VisionaError
 
 if TYPE_CHECKING:
@@ -238,17 +238,8 @@ def _exit_if_failed(items: list[PredictionItem]) -> None:
 def _run_with_progress(
     stream: Iterable[PredictionItem], total: int, console: Console
 ) -> list[PredictionItem]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     items = []
-    with Progress(
-        TextColumn("predicting"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        transient=True,
-        disable=total < 2 or not console.is_terminal,
-    ) as progress:
+    with progress_bar("predicting", total, console) as progress:
         task = progress.add_task("predict", total=total)
         for item in stream:
             if item.error is not None:
