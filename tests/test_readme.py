@@ -71,7 +71,7 @@ def test_readme_marks_examples_that_need_a_download() -> None:
     from visiona.models.catalog import get_spec
 
     for line in _visiona_lines():
-        code, comment = (re.split(r"\s+#(?=\s)", line, maxsplit=1) + [""])[:2]
+        code, comment = [*re.split(r"\s+#(?=\s)", line, maxsplit=1), ""][:2]
         if "--random-init" in code:
             continue
         words = shlex.split(code.removeprefix("$ .venv/bin/"))
