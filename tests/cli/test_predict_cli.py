@@ -148,7 +148,7 @@ def test_usage_errors_exit_2_with_one_line(cli, tmp_path, photos) -> None:
 def test_missing_weights_offline_is_one_actionable_error(cli_process, photos) -> None:
     result = cli_process("predict", "classify", photos["coffee"], "-m", "resnet18",
                          env={"VISIONA_OFFLINE": "1"})  # fmt: skip
-    assert result.code == 1
+    assert result.code == 3  # README exit codes: not available offline
     assert result.err.startswith("error: weights for 'resnet18.imagenet1k_v1' are not available")
     assert "visiona weights pull resnet18.imagenet1k_v1" in result.err
     assert "Traceback" not in result.err
