@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
 from visiona.errors import UsageError
+from visiona.progress import PlainProgress, progress_bar
+
+__all__ = ["OutputNamer", "PlainProgress", "progress_bar", "stderr_console", "stdout_console"]
 
 SAVE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
@@ -77,48 +79,3 @@ class OutputNamer:
         self._used.add(candidate)
         self.folder.mkdir(parents=True, exist_ok=True)
         return candidate
-
-
-class PlainProgress:
-    """Progress as plain lines (``predicting: 30/100``) for logs and pipes, about every 10 %.
-
-    Has the part of :class:`rich.progress.Progress` the CLI uses (``add_task``, ``advance``,
-    context manager), so commands do not care which one they got.
-    """
-
-    def __init__(self, label: str, console: Console, steps: int = 10) -> None:
-        self.label, self.console, self.steps = label, console, steps
-        self._done: dict[int, int] = {}
-        self._total: dict[int, int] = {}
-        self._shown: dict[int, int] = {}
-
-    def __enter__(self) -> PlainProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def add_task(self, description: str, total: int | None = None) -> int:
-        task = len(self._total)
-        self._total[task], self._done[task], self._shown[task] = total or 0, 0, 0
-        return task
-
-    def advance(self, task: int, advance: int = 1) -> None:
-        self._done[task] += advance
-        done, total = self._done[task], self._total[task]
-        step = max(1, -(-total // self.steps))
-        if done == total or done - self._shown[task] >= step:
-            self._shown[task] = done
-            self.console.print(f"{self.label}: {done}/{total}", markup=False, highlight=False)
-
-
-def progress_bar(label: str, total: int, console: Console) -> Any:
-    """A Rich bar on a terminal, plain lines otherwise; nothing for fewer than two items."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    if console.is_terminal or total < 2:
-        return Progress(
-            TextColumn(label), BarColumn(), MofNCompleteColumn(), console=console,
-            transient=True, disable=total < 2,
-        )  # fmt: skip
-    return PlainProgress(label, console)
