@@ -171,3 +171,16 @@ def test_verbose_is_a_global_option(cli) -> None:
     assert "--verbose" in {flag for p in ROOT_COMMAND.params for flag in p.opts}
     result = cli("--help")
     assert result.code == 0 and "--verbose" in result.out
+
+
+def test_commands_running_torch_models_take_device() -> None:
+    by_name = dict(zip(IDS, (command for _, command in COMMANDS), strict=True))
+    for name in (
+        "serve",
+        "predict classify",
+        "predict detect",
+        "evaluate classify",
+        "train detect",
+    ):
+        flags = {flag for option in _options(by_name[name]) for flag in option.opts}
+        assert "--device" in flags, f"visiona {name} needs --device"

@@ -325,6 +325,8 @@ def create_app(config: ServeConfig) -> FastAPI:
             "source": served.source,
             "version": served.version,
             "options": sorted(_task_options(served)),
+            # The same defaults as the CLI (visiona.defaults), for the page's controls.
+            "option_defaults": _task_options(served),
             **served.info,
         }
 
