@@ -7,6 +7,7 @@ import re
 import threading
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from perception_support import astronaut, needs
@@ -70,3 +71,23 @@ def test_predict_pose_in_a_real_subprocess_prints_no_chatter(cli_process, tmp_pa
     assert result.err.splitlines()[0] == "found 1 pose in 1 image"
     verbose = cli_process("--verbose", "predict", "pose", photo, "--json")
     assert verbose.code == 0 and "XNNPACK" in verbose.err  # the filter is what hid it
+
+
+def test_no_cuda_runtime_warning_is_lowered_by_the_cli() -> None:
+    import subprocess
+    import sys
+
+    def stderr_of(code: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+        )
+        return done.stderr
+
+    quiet = stderr_of(
+        "from visiona.quiet import quiet_library_loggers; quiet_library_loggers(); "
+        "import torch.utils.cpp_extension"
+    )
+    assert "No CUDA runtime" not in quiet
+    plain = stderr_of("import torch.utils.cpp_extension")
+    if "No CUDA runtime" not in plain:
+        pytest.skip("torch does not warn here (no CUDA folder without a GPU)")
