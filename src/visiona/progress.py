@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
 
 class PlainProgress:
-    """Progress as plain lines (``predicting: 30/100``) for logs and pipes, about every 10 %.
+    """Progress as plain lines (``predicting: 30/100``) for logs and pipes.
+
+    A line about every 10 % (at least every 10 items apart) and always the final count.
 
     Has the part of :class:`rich.progress.Progress` the CLI uses (``add_task``, ``advance``,
     context manager), so commands do not care which one they got.
@@ -39,7 +41,7 @@ class PlainProgress:
     def advance(self, task: int, advance: int = 1) -> None:
         self._done[task] += advance
         done, total = self._done[task], self._total[task]
-        step = max(1, -(-total // self.steps))
+        step = max(10, -(-total // self.steps))  # short runs: only the final line
         if done == total or done - self._shown[task] >= step:
             self._shown[task] = done
             self.console.print(f"{self.label}: {done}/{total}", markup=False, highlight=False)

@@ -37,7 +37,7 @@ def check_images(
         VisionaError: More than ``max_bad_fraction`` of the images are unreadable (the data is
             probably not what the user meant to train on).
     """
-    from visiona.progress import progress_bar
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     def check(sample: Sample) -> BadImage | None:
         try:
@@ -50,7 +50,14 @@ def check_images(
     bad: list[BadImage] = []
     with (
         ThreadPoolExecutor(max_workers=4) as pool,
-        progress_bar(label, len(samples), console, min_items=1) as progress,
+        Progress(
+            TextColumn(label),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=True,
+            disable=console is None or not console.is_terminal,
+        ) as progress,
     ):
         task = progress.add_task(label, total=len(samples))
         for sample, problem in zip(samples, pool.map(check, samples), strict=True):
