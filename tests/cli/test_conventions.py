@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import typer.main
+from PIL import Image
 
 from visiona.cli.app import app
 from visiona.cli.conventions import (
@@ -184,3 +185,13 @@ def test_commands_running_torch_models_take_device() -> None:
     ):
         flags = {flag for option in _options(by_name[name]) for flag in option.opts}
         assert "--device" in flags, f"visiona {name} needs --device"
+
+
+def test_old_spellings_still_work_with_a_note(cli, tmp_path: Path) -> None:
+    photo = tmp_path / "x.png"
+    Image.new("RGB", (32, 32)).save(photo)
+    old = cli("predict", "pose", photo, "--complexity", "ultra")
+    assert old.code == 2 and "unknown pose backend 'ultra'" in old.err
+    assert old.err.startswith("note: --complexity/-c is deprecated, use -m/--model")
+    new = cli("predict", "pose", photo, "-m", "ultra")
+    assert new.code == 2 and "deprecated" not in new.err
