@@ -195,3 +195,18 @@ def test_old_spellings_still_work_with_a_note(cli, tmp_path: Path) -> None:
     assert old.err.startswith("note: --complexity/-c is deprecated, use -m/--model")
     new = cli("predict", "pose", photo, "-m", "ultra")
     assert new.code == 2 and "deprecated" not in new.err
+
+
+def test_the_page_starts_from_the_same_defaults() -> None:
+    """The web page's threshold inputs start at visiona.defaults (as the CLI and the server)."""
+    import re
+
+    from visiona import defaults
+
+    page = (ROOT / "src" / "visiona" / "serve" / "static" / "index.html").read_text()
+    expected = {"conf": defaults.DETECT_CONF, "iou": defaults.DETECT_IOU, "top_k": defaults.TOP_K}
+    for name, value in expected.items():
+        tag = re.search(rf"<input[^>]*\bid=\"{name}\"[^>]*>", page)
+        shown = tag and re.search(r'\bvalue="([^"]*)"', tag.group(0))
+        if shown:  # a page that fills its controls from /v1/models has no static value
+            assert float(shown.group(1)) == value, f"the page's {name} starts at {shown.group(1)}"
