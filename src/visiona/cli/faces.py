@@ -145,6 +145,7 @@ def identify(
             except ImageLoadError as error:
                 err.print(f"error: {error}", markup=False)
                 failed += 1
+                progress.advance(bar)
                 continue
             faces = identify_faces(image.array, gallery, recognizer, threshold)
             faces = _with_source(faces, image.source, (image.width, image.height))
