@@ -98,11 +98,5 @@ class ChecksumError(WeightsError):
     """A weights file does not match its recorded sha256."""
 
 
-class StoppedByUserError(VisionaError):
-    """Ctrl-C stopped the work cleanly (exit code 130)."""
-
-    exit_code = ExitCode.INTERRUPTED
-
-
 class MissingDependencyError(VisionaError):
     """An optional dependency is not installed; the message names the extra to install."""
