@@ -2,63 +2,43 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
-_real_getaddrinfo = socket.getaddrinfo
+from net_guard import sitecustomize as net_guard
+from tests_support import OFFLINE_ENV, REMOVED_ENV, requirement_setup
+
+# The guard is process-wide from here on, before any fixture (module- and session-scoped ones
+# included) runs; every subprocess gets it too through tests_support.subprocess_env().
+net_guard.install()
 
 
-def _is_loopback(host: object) -> bool:
-    if not isinstance(host, str):
-        return False
-    if host in ("localhost", ""):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "requires(modules=(), packaged=()): needs these modules / packaged model files; "
+        "skips when missing, fails when CI is set",
+    )
 
 
-def _guarded_connect(self: socket.socket, address: object) -> object:
-    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
-        raise ConnectionRefusedError(f"network blocked in tests: {address}")
-    return _real_connect(self, address)
-
-
-def _guarded_connect_ex(self: socket.socket, address: object) -> object:
-    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
-        raise ConnectionRefusedError(f"network blocked in tests: {address}")
-    return _real_connect_ex(self, address)
-
-
-def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
-    if host is not None and not _is_loopback(
-        host if not isinstance(host, bytes) else host.decode()
-    ):
-        raise socket.gaierror(socket.EAI_NONAME, f"name resolution blocked in tests: {host}")
-    return _real_getaddrinfo(host, *args, **kwargs)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    requirement_setup(item)
 
 
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Block non-loopback network and give every test an empty visiona cache."""
-    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
-    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+    """Give every test an empty visiona cache and the offline environment (the socket guard is
+    installed process-wide above)."""
     monkeypatch.setenv("VISIONA_HOME", str(tmp_path_factory.mktemp("visiona_home")))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))
     monkeypatch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.delenv("VISIONA_OFFLINE", raising=False)
-    monkeypatch.delenv("HF_ENDPOINT", raising=False)
-    monkeypatch.delenv("VISIONA_MAX_PIXELS", raising=False)
+    for name, value in OFFLINE_ENV.items():
+        monkeypatch.setenv(name, value)
+    for name in REMOVED_ENV:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

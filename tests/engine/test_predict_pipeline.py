@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from colour_model import colour_checkpoint, make_colours
+from tests_support import require_module
 from visiona.engine.predict.predictor import Predictor
 from visiona.errors import UsageError
 from visiona.models.load import load_model
@@ -50,7 +51,7 @@ def test_resize_then_normalize_is_the_reference_formula() -> None:
 
 
 def test_api_predict_with_an_onnx_file(tmp_path: Path) -> None:
-    pytest.importorskip("onnxruntime")
+    require_module("onnxruntime")
     import visiona
     from visiona.engine.export.onnx import export_onnx
 
