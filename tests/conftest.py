@@ -131,3 +131,53 @@ def http_server():
     server = LoopbackServer()
     yield server
     server.close()
+
+
+class NetworkLog:
+    """Every name lookup and connection attempt made in this process while a test runs."""
+
+    def __init__(self) -> None:
+        self.lookups: list[str] = []
+        self.connects: list[tuple[str, int]] = []
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import socket
+
+        guarded_lookup = socket.getaddrinfo
+        guarded_connect = socket.socket.connect
+        guarded_connect_ex = socket.socket.connect_ex
+
+        def getaddrinfo(host, *args, **kwargs):
+            self.lookups.append(host.decode() if isinstance(host, bytes) else str(host))
+            return guarded_lookup(host, *args, **kwargs)
+
+        def connect(sock, address):
+            self.connects.append(tuple(address[:2]))
+            return guarded_connect(sock, address)
+
+        def connect_ex(sock, address):
+            self.connects.append(tuple(address[:2]))
+            return guarded_connect_ex(sock, address)
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+        monkeypatch.setattr(socket.socket, "connect", connect)
+        monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
+@pytest.fixture
+def network_log(monkeypatch: pytest.MonkeyPatch) -> NetworkLog:
+    """Count lookups and connects (behind the guard): fail-fast is checked by what happens."""
+    log = NetworkLog()
+    log.install(monkeypatch)
+    return log
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """An http URL on 127.0.0.1 where nothing listens: connecting is refused at once."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
