@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,11 +10,16 @@ import pytest
 from PIL import Image
 
 from net_guard import sitecustomize as net_guard
-from tests_support import OFFLINE_ENV, REMOVED_ENV, requirement_setup
+from tests_support import OFFLINE_ENV, REMOVED_ENV, requirement_setup, subprocess_env
 
 # The guard is process-wide from here on, before any fixture (module- and session-scoped ones
-# included) runs; every subprocess gets it too through tests_support.subprocess_env().
+# included) runs; every subprocess gets it too through tests_support.subprocess_env(). As a
+# second line, the session's own environment carries the guard and the offline flag, so even a
+# child started some other way (multiprocessing's spawn, a library's helper process) has them.
 net_guard.install()
+os.environ.update(subprocess_env())
+for _name in REMOVED_ENV:
+    os.environ.pop(_name, None)
 
 
 def pytest_configure(config: pytest.Config) -> None:

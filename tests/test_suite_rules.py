@@ -128,6 +128,17 @@ def test_a_subprocess_is_offline_and_cannot_reach_the_network(monkeypatch) -> No
     assert lines[6:] == ["loopback ok", "HF_HUB_OFFLINE=1", "False False"]
 
 
+def test_a_spawned_worker_is_guarded_too() -> None:
+    """A child started without subprocess_env (multiprocessing's spawn) inherits the session's
+    environment, which carries the guard on PYTHONPATH and the offline flag."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    probe = "(getattr(__import__('socket'), '_visiona_net_guard', False), __import__('os').environ.get('HF_HUB_OFFLINE'))"
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        assert pool.submit(eval, probe).result(timeout=60) == (True, "1")
+
+
 def test_this_process_is_guarded_too() -> None:
     with (
         socket.socket() as sock,
