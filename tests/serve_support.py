@@ -105,8 +105,7 @@ def start_server(
         if process.poll() is not None:
             raise RuntimeError(f"server exited {process.returncode}: {log.read_text()}")
         try:
-            status = httpx.get(f"{url}/v2/health/ready", timeout=2).status_code
-            if status == 200:
+            if httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200:
                 return Server(url, process, Gate(gate))
         except httpx.TransportError:
             pass
