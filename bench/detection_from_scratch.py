@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 from visiona.data.detection.shapes import make_shapes
-from visiona.engine.config import TrainConfig
-from visiona.engine.evaluate_detection import evaluate_detector
-from visiona.engine.train import train
+from visiona.engine.evaluate.detect import evaluate_detector
+from visiona.engine.train.config import TrainConfig
+from visiona.engine.train.fit import train
 from visiona.models.load import load_model
 
 CONFIG = {"model": "fasterrcnn_small", "epochs": 10, "batch_size": 8, "lr": 2e-3, "seed": 0}
