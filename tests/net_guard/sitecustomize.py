@@ -69,4 +69,20 @@ def install() -> None:
     socket._visiona_net_guard = True
 
 
+def run_shadowed_sitecustomize() -> None:
+    """Run the ``sitecustomize`` this file hides (a distribution's own), if there is one."""
+    import importlib.machinery
+    import importlib.util
+    import os
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    rest = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
+    if spec is not None and spec.loader is not None:
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+
+
 install()
+if __name__ == "sitecustomize":  # started by site at interpreter start-up, not by conftest
+    run_shadowed_sitecustomize()
