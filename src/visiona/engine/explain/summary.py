@@ -52,17 +52,10 @@ class Arithmetic:
     @property
     def checked(self) -> bool:
         """Whether the formula gives the output size the layer produced."""
+        sides = (self.input_size, self.kernel, self.stride, self.padding, self.dilation)
         return all(
-            conv_output_size(i, k, s, p, d) == o
-            for i, k, s, p, d, o in zip(
-                self.input_size,
-                self.kernel,
-                self.stride,
-                self.padding,
-                self.dilation,
-                self.output_size,
-                strict=True,
-            )  # fmt: skip
+            conv_output_size(*side) == out
+            for *side, out in zip(*sides, self.output_size, strict=True)
         )
 
 
