@@ -98,7 +98,11 @@ def token_reshape(grid: tuple[int, int], prefix_tokens: int) -> Callable[[Any], 
 
 
 def channels_last_reshape(tokens: torch.Tensor) -> torch.Tensor:
-    """``(N, h, w, C)`` → ``(N, C, h, w)`` (Swin stages)."""
+    """Swin outputs → ``(N, C, h, w)``: ``(N, h, w, C)`` maps, or ``(N, h*w, C)`` tokens of a
+    square window grid."""
+    if tokens.ndim == 3:
+        side = round(tokens.shape[1] ** 0.5)
+        tokens = tokens.reshape(tokens.shape[0], side, side, tokens.shape[2])
     return tokens.permute(0, 3, 1, 2)
 
 
