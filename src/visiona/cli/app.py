@@ -42,6 +42,7 @@ app.command("benchmark")(benchmark.benchmark)
 app.command("serve")(serve.serve)
 app.add_typer(explain.app, name="explain")
 app.command("summary")(explain.summary)
+app.command("report")(explain.report)
 
 
 def _version(value: bool) -> None:

@@ -210,7 +210,10 @@ def kernels(
 
 
 def summary(
-    model: str = typer.Argument(..., help="Model name or checkpoint (runs/x/best)."),
+    model: str = typer.Argument(
+        None, help="Model name or checkpoint (runs/x/best) (or give it with -m)."
+    ),
+    model_option: str = typer.Option(None, "--model", "-m", help="The model, instead of MODEL."),
     image_size: int = typer.Option(
         None, "--image-size", min=8, help="Input side in pixels (default: the model's own)."
     ),
@@ -231,9 +234,10 @@ def summary(
     from rich.table import Table
 
     from visiona.engine.explain.cam import torch_module
+    from visiona.cli.conventions import model_argument
     from visiona.engine.explain.summary import summarize
 
-    loaded = _load(model, random_init, weights)
+    loaded = _load(model_argument(model, model_option), random_init, weights)
     height, width = loaded.weights.preprocessing.input_size
     if image_size is not None:
         height = width = image_size
@@ -264,5 +268,31 @@ def summary(
         f"parameters: {result.total_params:,} ({result.trainable_params:,} trainable, "
         f"{result.frozen_params:,} frozen); MACs: {result.total_macs:,}; output "
         f"{list(result.output_shape) if result.output_shape else '?'}",
+        markup=False,
+    )
+
+
+def report(
+    run: Path = typer.Argument(..., help="A run folder written by visiona train."),
+    no_cam: bool = typer.Option(False, "--no-cam", help="Skip Grad-CAM of the hardest images."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+) -> None:
+    """Write RUN/report.html: one self-contained page with everything the run folder holds.
+
+    Example: visiona report runs/classify/train
+    """
+    from visiona.engine.report import write_report
+
+    err = stderr_console()
+    with err.status("writing report.html"):
+        written = write_report(run, with_cam=not no_cam)
+    if as_json:
+        json.dump(
+            {"path": str(written.path), "sections": written.sections, "images": written.images},
+            sys.stdout,
+        )
+        sys.stdout.write("\n")
+    err.print(
+        f"wrote {written.path} ({len(written.sections)} sections, {len(written.images)} images)",
         markup=False,
     )
