@@ -9,11 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests_support import write_colour_folder
+from tests_support import require_browser, require_module, write_colour_folder
 
-pytest.importorskip("pytorch_grad_cam")
-
-CHROMIUM = Path("/usr/bin/chromium")
+require_module("pytorch_grad_cam", 'pip install "visiona[explain]"')
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +64,7 @@ def test_cam_errors_are_one_line(cli, photos, tmp_path) -> None:
 
 
 def test_cam_on_an_onnx_file_says_it_needs_pytorch(cli, photos, tmp_path) -> None:
-    pytest.importorskip("onnxruntime")
+    require_module("onnxruntime")
     exported = tmp_path / "tiny.onnx"
     made = cli("export", "-m", "resnet18", "--random-init", "-o", exported, "--no-verify")
     assert made.code == 0, made.err
@@ -143,12 +141,12 @@ def test_report_command_and_a_folder_without_a_run(cli, trained_run: Path, tmp_p
     assert empty.code == 2 and "holds no training run" in empty.err
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
 def test_report_renders_in_chromium_with_every_image(trained_run: Path) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = require_module("playwright.sync_api")
+    chromium = require_browser()
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+            executable_path=str(chromium), headless=True, args=["--no-sandbox"]
         )
         page = browser.new_page()
         errors: list[str] = []

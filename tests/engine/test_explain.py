@@ -7,12 +7,13 @@ import pytest
 import torch
 from torch import nn
 
+from tests_support import require_module
 from visiona.errors import UnknownNameError, UsageError
 from visiona.io.images import load_image
 from visiona.models.load import LoadedModel
 from visiona.weights.record import Preprocessing, Weights
 
-pytest.importorskip("pytorch_grad_cam")
+require_module("pytorch_grad_cam", 'pip install "visiona[explain]"')
 
 SIDE = 32
 SQUARE = 10

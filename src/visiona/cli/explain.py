@@ -233,8 +233,8 @@ def summary(
     """
     from rich.table import Table
 
-    from visiona.engine.explain.cam import torch_module
     from visiona.cli.conventions import model_argument
+    from visiona.engine.explain.cam import torch_module
     from visiona.engine.explain.summary import summarize
 
     loaded = _load(model_argument(model, model_option), random_init, weights)
