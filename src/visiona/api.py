@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from visiona.models.load import LoadedModel
     from visiona.models.spec import ModelSpec
     from visiona.results.base import Result
+    from visiona.results.explanation import Explanation
 
 
 @functools.lru_cache(maxsize=4)
@@ -146,3 +147,49 @@ def train(task: str, *, data: str | Path, progress: bool = True, **options: Any)
 
     config = TrainConfig.from_dict({**options, "task": task, "data": str(data)})
     return _train(config, console=Console(stderr=True) if progress else None, progress=progress)
+
+
+def explain(
+    inputs: Any,
+    *,
+    model: str | Path | None = None,
+    method: str = "gradcam",
+    target: str | int | None = None,
+    layer: str | None = None,
+    pretrained: bool = True,
+    aug_smooth: bool = False,
+    eigen_smooth: bool = False,
+) -> list[Explanation]:
+    """Class-activation heat maps (Grad-CAM family) of a classifier, one per image.
+
+    Args:
+        inputs: Image path, folder, glob, PIL image, ``(H, W, 3)`` uint8 array, or a list.
+        model: Classifier name or checkpoint (default: the classify task's default).
+        method: ``gradcam``, ``gradcam++``, ``xgradcam``, ``layercam``, ``eigencam``...
+        target: Class name or index to explain (default: each image's top-1).
+        layer: Layer name (default: chosen per architecture).
+        pretrained: Pretrained weights (``False``: random init).
+        aug_smooth: Average over flips and scales.
+        eigen_smooth: First principal component of the weighted activations.
+
+    Returns:
+        One :class:`~visiona.results.Explanation` per image (heat map at the image's size).
+
+    Raises:
+        ImageLoadError: An input is not a readable image.
+    """
+    from visiona.engine.explain.cam import explain_images
+    from visiona.errors import ImageLoadError
+    from visiona.models.load import load_model as _load
+
+    loaded = _load(model, task="classify", pretrained=pretrained)
+    results = []
+    for _source, explanation, image in explain_images(
+        loaded, inputs, target=target, method=method, layer=layer,
+        aug_smooth=aug_smooth, eigen_smooth=eigen_smooth,
+    ):  # fmt: skip
+        if explanation is None:
+            assert isinstance(image, ImageLoadError)
+            raise image
+        results.append(explanation)
+    return results

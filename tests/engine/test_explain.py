@@ -230,3 +230,17 @@ def test_frozen_parameters_are_reported_apart() -> None:
     summary = summarize(network, (1, 3, 8, 8), depth=1)
     assert summary.frozen_params == 4 * 3 * 9 + 4
     assert summary.rows[0].trainable == 0
+
+
+def test_python_api_explains_and_the_result_round_trips(photos) -> None:
+    import visiona
+
+    [explanation] = visiona.explain(photos["coffee"], model="resnet18", pretrained=False, target=7)
+    assert explanation.target == 7 and explanation.heatmap.shape == (400, 600)
+    back = visiona.result_from_dict(explanation.to_dict())
+    x, y = explanation.peak  # 8-bit PNG in the JSON: the peak survives up to ties
+    assert back.heatmap[y, x] >= back.heatmap.max() - 1 / 255
+    assert back.target_name == explanation.target_name
+    assert np.abs(back.heatmap - explanation.heatmap).max() <= 1 / 255 + 1e-6
+    overlay = explanation.draw(np.zeros((400, 600, 3), np.uint8))
+    assert overlay.shape == (400, 600, 3) and overlay.max() > 0
