@@ -191,8 +191,9 @@ def test_outputs_written(model, colours, tmp_path) -> None:
         "metrics": out / "metrics.json",
         "confusion_matrix": out / "confusion_matrix.png",
         "highest_loss": out / "highest_loss.png",
+        "highest_loss_gradcam": out / "highest_loss_gradcam.png",  # where the model looked
     }
-    for name in ("confusion_matrix", "highest_loss"):
+    for name in ("confusion_matrix", "highest_loss", "highest_loss_gradcam"):
         with Image.open(report.files[name]) as image:
             assert image.format == "PNG"
             assert image.width > 300 and image.height > 200

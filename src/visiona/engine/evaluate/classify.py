@@ -3,7 +3,8 @@
 :func:`evaluation_samples` picks the images (a test/val folder, a part of a run's split, or a whole
 class-per-folder dataset, labelled in the model's class order); :func:`evaluate_classifier` runs
 the model over them and returns an :class:`EvaluationReport`, optionally writing
-``metrics.json``, ``confusion_matrix.png`` and ``highest_loss.png``.
+``metrics.json``, ``confusion_matrix.png``, ``highest_loss.png`` and, for PyTorch models,
+``highest_loss_gradcam.png`` (where the model looked in those images).
 """
 
 from __future__ import annotations
@@ -375,7 +376,42 @@ def evaluate_classifier(
     )
     if out_dir is not None:
         _write_outputs(report, Path(out_dir), model.architecture)
+        cams = _gradcam_grid(model, report.highest_loss, Path(out_dir) / "highest_loss_gradcam.png")
+        if cams is not None:
+            report.files["highest_loss_gradcam"] = cams
     return report
+
+
+def _gradcam_grid(model: LoadedModel, rows: list[dict[str, Any]], path: Path) -> Path | None:
+    """Grad-CAM overlays of the highest-loss images, for the class the model predicted.
+
+    Returns ``None`` when there is nothing to draw, the model has no gradients (an ONNX file)
+    or the grad-cam package is not installed.
+    """
+    if not rows:
+        return None
+    from visiona.errors import MissingDependencyError, UsageError
+
+    try:
+        from visiona.engine.explain.cam import CamExplainer
+
+        explainer = CamExplainer(model)
+    except (MissingDependencyError, UsageError):
+        return None
+    from PIL import Image
+
+    from visiona.io.images import load_image
+    from visiona.viz.plots import plot_image_grid
+
+    overlays, captions = [], []
+    for row in rows:
+        image = load_image(Path(row["path"]))
+        explanation = explainer.explain(image, target=row["predicted"])
+        overlay = Image.fromarray(explanation.draw(image.array))
+        overlay.thumbnail((GRID_THUMBNAIL, GRID_THUMBNAIL))
+        overlays.append(np.asarray(overlay))
+        captions.append(f"looked at for {row['predicted']} (true {row['true']})")
+    return plot_image_grid(overlays, captions, path, columns=4)
 
 
 def _write_outputs(report: EvaluationReport, out_dir: Path, architecture: str) -> None:
