@@ -127,6 +127,8 @@ LAYERS = [
         "visiona.engine.evaluate",
         "visiona.engine.export",
         "visiona.engine.benchmark",
+        "visiona.engine.explain",
+        "visiona.engine.report",
         "visiona.faces",
     ),
     ("visiona.api", "visiona.serve", "visiona.client"),

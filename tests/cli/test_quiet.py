@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from perception_support import astronaut, needs
+from tests_support import subprocess_env
 from visiona import quiet
 
 NOISE = re.compile(
@@ -79,8 +80,9 @@ def test_no_cuda_runtime_warning_is_lowered_by_the_cli() -> None:
 
     def stderr_of(code: str) -> str:
         done = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
-        )
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+            env=subprocess_env(),
+        )  # fmt: skip
         return done.stderr
 
     quiet = stderr_of(
