@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from visiona.cli.output import OutputNamer, stderr_console, stdout_console
+from visiona.cli.output import OutputNamer, scanned_folders, stderr_console, stdout_console
 
 app = typer.Typer(
     help="Face recognition: detect → align (3-point affine) → 128-d dlib embedding → match.",
@@ -106,7 +106,7 @@ def identify(
 
     gallery = Gallery.load(gallery_file)
     files = expand_inputs(paths)
-    namer = OutputNamer(save, files) if save else None
+    namer = OutputNamer(save, files, scanned_folders(paths)) if save else None
     recognizer = _recognizer(detector or gallery.detector)
     err, out = stderr_console(), stdout_console()
     results, failed = [], 0
@@ -258,7 +258,7 @@ def align(
     from visiona.tasks.perception import FacesTask
 
     files = expand_inputs(paths)
-    namer = OutputNamer(out, files)
+    namer = OutputNamer(out, files, scanned_folders(paths))
     model = FacesTask().build(detector)
     err = stderr_console()
     written, failed = 0, 0

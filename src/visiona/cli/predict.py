@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from visiona.cli.output import OutputNamer, stderr_console, stdout_console
+from visiona.cli.output import OutputNamer, scanned_folders, stderr_console, stdout_console
 from visiona.errors import UsageError, VisionaError
 
 if TYPE_CHECKING:
@@ -186,7 +186,7 @@ def _run(
     if backend is not None:
         BACKENDS.get(backend)  # an unknown name fails before the model loads
     files = expand_inputs(paths)
-    namer = OutputNamer(save, files) if save else None
+    namer = OutputNamer(save, files, scanned_folders(paths)) if save else None
     err = stderr_console()
     predictor = Predictor.load(
         model,

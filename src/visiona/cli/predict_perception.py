@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from visiona.cli.output import OutputNamer, stderr_console, stdout_console
+from visiona.cli.output import OutputNamer, scanned_folders, stderr_console, stdout_console
 from visiona.cli.predict import (
     _count,
     _exit_if_failed,
@@ -55,7 +55,7 @@ def _run_perception(
     from visiona.engine.perception import PerceptionPredictor
 
     files = expand_inputs(paths)
-    namer = OutputNamer(save, files) if save else None
+    namer = OutputNamer(save, files, scanned_folders(paths)) if save else None
     err = stderr_console()
     predictor = PerceptionPredictor(task, backend, max_pixels=max_pixels, **options)
     items = _run_with_progress(predictor.stream(files), len(files), err)
@@ -217,7 +217,7 @@ def register(app: typer.Typer) -> None:
         if save is not None:
             from visiona.data.sources import expand_inputs
 
-            namer = OutputNamer(save, expand_inputs(paths))
+            namer = OutputNamer(save, expand_inputs(paths), scanned_folders(paths))
         if remove_background and namer is not None:
             written = [
                 path

@@ -6,6 +6,7 @@ Nothing is decoded here: a file named explicitly is kept whatever its suffix, an
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 from collections.abc import Sequence
@@ -81,6 +82,10 @@ def _expand_one(item: str | os.PathLike[str], *, recursive: bool) -> list[Path]:
         return [path]
     if _GLOB_CHARS.intersection(text):
         return _expand_glob(text)
+    if path.is_symlink() and _is_link_loop(path):
+        raise InputNotFoundError(
+            f"symbolic link loop: '{text}'", "the link leads back to itself; point it at a file"
+        )
     if path.is_symlink():
         raise InputNotFoundError(
             f"broken symbolic link: '{text}'", "the file it points to does not exist"
@@ -123,6 +128,15 @@ def _expand_glob(pattern: str) -> list[Path]:
             f"image suffixes: {_SUFFIX_LIST}",
         )
     return files
+
+
+def _is_link_loop(path: Path) -> bool:
+    """Whether following ``path`` runs into a symbolic link loop."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def _identity(path: Path) -> Path:

@@ -55,13 +55,20 @@ def gather_inputs(inputs: Any) -> list[Any]:
     items = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
     gathered: list[Any] = []
     for item in items:
-        if isinstance(item, str | os.PathLike):
+        if isinstance(item, str | os.PathLike) and _dangling_link(item):
+            gathered.append(item)  # decoding reports it as one failed input, the run goes on
+        elif isinstance(item, str | os.PathLike):
             gathered.extend(expand_inputs([item]))
         else:
             gathered.append(item)
     if not gathered:
         raise UsageError("no inputs given")
     return gathered
+
+
+def _dangling_link(item: str | os.PathLike[str]) -> bool:
+    """A symbolic link whose target is missing or that loops (os.path.exists is False)."""
+    return os.path.islink(item) and not os.path.exists(item)
 
 
 class Predictor:
