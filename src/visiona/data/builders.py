@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from visiona.errors import UsageError, VisionaError
+from visiona.io.atomic import atomic_write_text
 from visiona.registry import unknown_name_error
 
 SPLITS = ("train", "test")
@@ -606,9 +607,7 @@ def _readme_text(info: dict) -> str:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def make_dataset(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +16,7 @@ from lightning.pytorch.callbacks import Checkpoint
 from torch.utils.data import Sampler
 
 from visiona.errors import VisionaError
+from visiona.io.atomic import atomic_path, atomic_write_text
 from visiona.weights.checkpoint import save_checkpoint
 
 if TYPE_CHECKING:
@@ -70,9 +70,7 @@ class NonFiniteLossGuard(pl.Callback):
 
 
 def _atomic_json(path: Path, data: dict[str, Any]) -> None:
-    partial = path.with_name(path.name + ".part")
-    partial.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.replace(partial, path)
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 class RunArtifacts(Checkpoint):
@@ -154,6 +152,5 @@ class RunArtifacts(Checkpoint):
             _atomic_json(self.run_dir / "best.json", summary)
         state_dir = self.run_dir / "checkpoints"
         state_dir.mkdir(exist_ok=True)
-        partial = state_dir / "last.ckpt.part"
-        trainer.save_checkpoint(partial, weights_only=False)
-        os.replace(partial, state_dir / "last.ckpt")
+        with atomic_path(state_dir / "last.ckpt") as partial:
+            trainer.save_checkpoint(partial, weights_only=False)

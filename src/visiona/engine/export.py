@@ -31,6 +31,7 @@ from visiona.engine.onnx_graph import (
     pixels_wrapper,
 )
 from visiona.errors import UsageError, VisionaError
+from visiona.io.atomic import atomic_write_bytes
 from visiona.tasks.base import get_task
 
 if TYPE_CHECKING:
@@ -238,9 +239,7 @@ def export_onnx(
                 hint="try another --opset, or the other exporter (--dynamo / no --dynamo)",
             )
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(exported.model_bytes)
-    partial.replace(path)
+    atomic_write_bytes(path, exported.model_bytes)
     return ExportReport(
         path=path,
         size_bytes=len(exported.model_bytes),

@@ -38,6 +38,7 @@ from visiona.data.detection.annotations import (
 )
 from visiona.data.detection.masks import polygon_area, rle_area, rle_bounds, rle_counts
 from visiona.errors import ImageLoadError, InputNotFoundError
+from visiona.io.atomic import atomic_path
 
 _SKIP_PREFIXES = ("captions_", "panoptic_", "image_info_unlabeled")
 _ARRAYS = ("images", "annotations", "categories")
@@ -707,6 +708,6 @@ def write_coco(
     for split, images in per_split.items():
         document = coco_document(dataset, images, problems)
         target = out_dir / "annotations" / annotation_file_name(split)
-        with open(target, "w", encoding="utf-8") as handle:
+        with atomic_path(target) as partial, open(partial, "w", encoding="utf-8") as handle:
             handle.writelines(_json_lines(document))
     return out_dir

@@ -49,6 +49,7 @@ from visiona.data.detection.annotations import (
 )
 from visiona.data.detection.masks import merge_polygons, object_polygons
 from visiona.errors import ImageLoadError, InputNotFoundError
+from visiona.io.atomic import atomic_write_text
 
 YAML_NAMES = ("data.yaml", "data.yml", "dataset.yaml", "dataset.yml")
 SPLIT_KEYS = ("train", "val", "test")
@@ -743,8 +744,7 @@ def write_yolo(
             holes_lost += holes
             lines.append(line)
         label = out_dir / "labels" / PurePosixPath(relpath).with_suffix(".txt")
-        label.parent.mkdir(parents=True, exist_ok=True)
-        label.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+        atomic_write_text(label, "".join(f"{line}\n" for line in lines))
         folder = "images/" + relpath.parts[0] if image.split else "images"
         key = _split_key(image.split) if image.split else "train"
         if folder not in split_folders.setdefault(key, []):
@@ -797,5 +797,5 @@ def write_yolo(
         "# Paths are relative to this file's folder; labels/ mirrors images/.\n"
     )
     text = yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, default_flow_style=False)
-    (out_dir / "data.yaml").write_text(header + text, encoding="utf-8")
+    atomic_write_text(out_dir / "data.yaml", header + text)
     return out_dir
