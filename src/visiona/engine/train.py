@@ -46,6 +46,8 @@ class TrainResult:
     interrupted: bool = False
     task: str = "classify"
     problems: list[Any] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Problems noticed during training (a diverged loss), repeated in the final summary."""
 
 
 def new_run_dir(project: Path, name: str | None, task: str = "classify") -> Path:
@@ -341,15 +343,21 @@ def _train(
 ) -> TrainResult:
     import torch
 
-    from visiona.engine.callbacks import NonFiniteLossGuard
+    from visiona.engine.callbacks import DivergenceWatch, NonFiniteLossGuard, check_resumable
 
+    if resume is not None:
+        check_resumable(resume / "checkpoints" / "last.ckpt", config.task)
     if config.task == "classify":
         run = prepare_run(config, resume=resume, console=console)
     else:
         from visiona.engine.train_detection import prepare_detection_run
 
         run = prepare_detection_run(config, resume=resume, console=console)
-    callbacks: list[Any] = [run.artifacts, NonFiniteLossGuard(), *extra_callbacks]
+    report = None
+    if console is not None:
+        report = lambda text: console.print(f"warning: {text}", markup=False)  # noqa: E731
+    watch = DivergenceWatch(report)
+    callbacks: list[Any] = [run.artifacts, NonFiniteLossGuard(), watch, *extra_callbacks]
     if config.patience > 0:
         from lightning.pytorch.callbacks import EarlyStopping
 
@@ -398,6 +406,7 @@ def _train(
         interrupted=trainer.interrupted,
         task=config.task,
         problems=run.problems,
+        warnings=list(watch.messages),
     )
 
 
