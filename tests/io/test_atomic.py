@@ -124,3 +124,31 @@ def test_disk_full_from_a_library_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(DiskFullError, match="nothing was written"), atomic_path(target):
         raise RuntimeError("Error while serializing: I/O error: No space left on device")
     assert not list(tmp_path.iterdir())
+
+
+@posix_only
+def test_a_killed_writer_leaves_the_previous_file(tmp_path: Path) -> None:
+    target = tmp_path / "last.ckpt"
+    target.write_bytes(b"the good previous version")
+    script = textwrap.dedent(
+        """
+        import sys, time
+        from visiona.io.atomic import atomic_path
+        with atomic_path(sys.argv[1]) as tmp, open(tmp, "wb") as handle:
+            handle.write(b"half of a new checkpoint")
+            handle.flush()
+            print("writing", flush=True)
+            time.sleep(60)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, str(target)], stdout=subprocess.PIPE, env=env
+    )
+    assert process.stdout is not None and process.stdout.readline() == b"writing\n"
+    process.kill()  # SIGKILL: no cleanup code runs
+    process.wait()
+    process.stdout.close()
+    assert target.read_bytes() == b"the good previous version"
+    leftovers = [p.name for p in tmp_path.iterdir() if p != target]
+    assert all(name.startswith(".last.ckpt.") and name.endswith(".tmp") for name in leftovers)
