@@ -154,11 +154,15 @@ def main() -> int:
         finally:
             process.terminate()
             process.wait(30)
+        log = (Path(home) / "server.log").read_text(errors="replace").splitlines()
+        errors = [line for line in log if "Error" in line and not line.startswith(" ")]
     classes = collections.Counter(f"{code // 100}xx" for code in total.elements())
     print(f"\nrequests: {sum(total.values())}; by class: {dict(sorted(classes.items()))}; "
           f"server live afterwards: {alive}")  # fmt: skip
     for line in problems[:50]:
         print("PROBLEM", line)
+    for line in sorted(set(errors))[:20] if problems else []:
+        print("SERVER LOG", line)
     return 1 if problems or not alive else 0
 
 

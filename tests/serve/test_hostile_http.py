@@ -143,3 +143,22 @@ def test_an_unexpected_error_is_a_json_500() -> None:
         response = client.get("/boom")
     message = _error(response, 500)
     assert "secret internals" not in message and "RuntimeError" in message
+
+
+def test_odd_json_values_are_4xx_not_500(server) -> None:
+    import base64
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (1, 2, 3)).save(buffer, format="PNG")
+    b64 = base64.b64encode(buffer.getvalue()).decode()
+    url = f"{server.url}/v1/models/test_classifier:predict"
+    odd_names = [5, ["a"], {"x": 1}, None, True, 1.5]
+    for name in odd_names:  # found by bench/fuzz_openapi.py: a non-string name was a 500
+        response = httpx.post(url, json={"images": [{"name": name, "b64": b64}]}, timeout=60)
+        assert response.status_code == 200, response.text
+        assert response.json()["results"][0]["source"] == "image0"
+    for body in ({"images": [{"b64": 5}]}, {"images": [[b64]]}, {"images": [b64], "options": [1]},
+                 {"images": [b64], "options": {"top_k": [1]}}, {"images": "x"}, [b64]):  # fmt: skip
+        response = httpx.post(url, json=body, timeout=60)
+        assert 400 <= response.status_code < 500, (body, response.text)
+        _error(response, response.status_code)
