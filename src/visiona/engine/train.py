@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from visiona.data.folder import DataSplits, load_splits
 from visiona.engine.config import TrainConfig, load_yaml_config, save_yaml_config
 from visiona.errors import InputNotFoundError, UsageError, VisionaError
+from visiona.io.atomic import atomic_write_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -208,7 +209,7 @@ def prepare_run(
         run_dir = new_run_dir(Path(config.project), config.name, config.task)
         config.name = run_dir.name
         save_yaml_config(config, run_dir / "config.yaml")
-        (run_dir / "split.json").write_text(splits.to_json())
+        atomic_write_text(run_dir / "split.json", splits.to_json())
 
     seed_for_epoch(config.seed, -1)
     train_samples, bad_train = check_images(
