@@ -11,9 +11,9 @@ import pytest
 
 from tests_support import write_colour_folder
 from visiona.cli.app import main
-from visiona.engine.callbacks import DamagedCheckpointError, check_resumable
-from visiona.engine.config import TrainConfig
-from visiona.engine.train import train_classifier
+from visiona.engine.train.callbacks import DamagedCheckpointError, check_resumable
+from visiona.engine.train.config import TrainConfig
+from visiona.engine.train.fit import train_classifier
 
 TINY_CNN = {"blocks": 2, "width": 4, "dense": 8, "image_size": 16}
 

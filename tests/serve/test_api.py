@@ -161,7 +161,7 @@ def test_not_ready_while_a_model_loads(server):
 
 def test_an_exported_onnx_file_serves_like_the_checkpoint(server, tmp_path):
     from colour_model import colour_checkpoint
-    from visiona.engine.export import export_onnx
+    from visiona.engine.export.onnx import export_onnx
     from visiona.models.load import load_model
 
     checkpoint = colour_checkpoint(tmp_path / "run" / "best")

@@ -44,8 +44,8 @@ def benchmark(
     Reports images/s, batch latency p50/p95, peak resident memory, the model's GFLOPs per image
     and the fraction of the CPU's fp32 peak (probed on the spot with a large matrix product).
     """
-    from visiona.engine.backends import BACKENDS
     from visiona.engine.benchmark import benchmark as run_benchmark
+    from visiona.engine.predict.backends import BACKENDS
 
     backends = [name.strip() for name in backend.split(",") if name.strip()]
     for name in backends:

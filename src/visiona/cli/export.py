@@ -26,7 +26,7 @@ def model_task(model: str, task: str | None) -> str:
     from visiona.weights.checkpoint import checkpoint_path, read_checkpoint_info
 
     if model.endswith(".onnx") and Path(model).expanduser().is_file():
-        from visiona.engine.onnx_graph import read_onnx
+        from visiona.models.onnx.read import read_onnx
 
         return read_onnx(Path(model).expanduser()).weights.task
     try:
@@ -87,8 +87,8 @@ def export(
     image of any size per call. Exit codes: 0 written, 1 verification failed (nothing written),
     2 bad usage.
     """
-    from visiona.engine.export import export_onnx
-    from visiona.engine.quantize import QUANT_MODES
+    from visiona.engine.export.onnx import export_onnx
+    from visiona.engine.export.quantize import QUANT_MODES
 
     if format not in FORMATS:
         raise UsageError(f"unknown export format {format!r}; supported: {', '.join(FORMATS)}")
@@ -129,8 +129,8 @@ def export(
 def _int8(
     path: Path, mode: str, calibration: Path | None, accuracy_data: Path | None, err: Any
 ) -> dict[str, Any]:
-    from visiona.engine.onnx_graph import read_onnx
-    from visiona.engine.quantize import accuracy_change, quantize
+    from visiona.engine.export.quantize import accuracy_change, quantize
+    from visiona.models.onnx.read import read_onnx
 
     graph = read_onnx(path)
     with err.status(f"quantizing to INT8 ({mode})"):

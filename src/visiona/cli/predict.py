@@ -17,7 +17,7 @@ from visiona.errors import UsageError, VisionaError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from visiona.engine.predict import PredictionItem
+    from visiona.engine.predict.predictor import PredictionItem
 
 app = typer.Typer(help="Run a model on images, folders or globs.", no_args_is_help=True)
 
@@ -142,7 +142,7 @@ def _detection_task(model: str | None) -> str:
 
     try:
         if model.endswith(".onnx") and Path(model).expanduser().is_file():
-            from visiona.engine.onnx_graph import read_onnx
+            from visiona.models.onnx.read import read_onnx
 
             task = read_onnx(Path(model).expanduser()).weights.task
             return task if task in _DETECTION_TASKS else "detect"
@@ -176,9 +176,9 @@ def _run(
     ``--classes`` fails fast with exit code 2.
     """
     from visiona.data.sources import expand_inputs
-    from visiona.engine.backends import BACKENDS
-    from visiona.engine.predict import Predictor
-    from visiona.engine.preprocess import Roi
+    from visiona.engine.predict.backends import BACKENDS
+    from visiona.engine.predict.predictor import Predictor
+    from visiona.ops.preprocess import Roi
 
     if as_json and as_csv:
         raise UsageError("choose one of --json and --csv")

@@ -1,6 +1,6 @@
 """``visiona predict faces|pose|hands|facemesh|matting``: packaged pretrained perception models.
 
-These commands use :class:`~visiona.engine.perception.PerceptionPredictor` (MediaPipe, dlib,
+These commands use :class:`~visiona.engine.predict.packaged.PerceptionPredictor` (MediaPipe, dlib,
 OpenCV and MTCNN models are image → result callables, not torch modules) and share the
 progress, JSON, overlay and summary helpers of ``visiona predict``.
 """
@@ -27,7 +27,7 @@ from visiona.errors import UsageError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from visiona.engine.predict import PredictionItem
+    from visiona.engine.predict.predictor import PredictionItem
 
 _PATHS = typer.Argument(..., help="Image files, folders or glob patterns.")
 _JSON = typer.Option(False, "--json", help="Print results as JSON to stdout.")
@@ -52,7 +52,7 @@ def _run_perception(
     options: dict[str, Any],
 ) -> tuple[list[PredictionItem], OutputNamer | None, Console]:
     from visiona.data.sources import expand_inputs
-    from visiona.engine.perception import PerceptionPredictor
+    from visiona.engine.predict.packaged import PerceptionPredictor
 
     files = expand_inputs(paths)
     namer = OutputNamer(save, files, scanned_folders(paths)) if save else None

@@ -134,8 +134,8 @@ def _run(
     lr_find: bool = False,
 ) -> None:
     """Shared by every ``train`` command: options < YAML < CLI, then train and report."""
-    from visiona.engine.config import TrainConfig, load_yaml_config
-    from visiona.engine.train import resume_config, train
+    from visiona.engine.train.config import TrainConfig, load_yaml_config
+    from visiona.engine.train.fit import resume_config, train
 
     overrides = {k: v for k, v in cli_values.items() if v is not None}
     if arch_opt:
@@ -155,7 +155,7 @@ def _run(
             raise UsageError(f"the config file is for task {values['task']!r}, not {task!r}")
         config = TrainConfig.from_dict(values)
     if lr_find:
-        from visiona.engine.lr_find import find_learning_rate
+        from visiona.engine.train.lr_find import find_learning_rate
 
         result = find_learning_rate(config, console=console)
         console.print(f"suggested learning rate: {result.suggestion:.2e}", markup=False)

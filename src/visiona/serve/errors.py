@@ -28,6 +28,7 @@ __all__ = [
     "allowed_methods",
     "error_responses",
     "install_error_handlers",
+    "json_depth",
     "json_error",
     "parse_json",
 ]
@@ -90,7 +91,7 @@ def json_error(status: int, message: str, headers: dict[str, str] | None = None)
     )
 
 
-def _depth(data: bytes) -> int:
+def json_depth(data: bytes) -> int:
     """Deepest array/object nesting of a JSON text (strings skipped; no parsing)."""
     depth = deepest = 0
     for bracket in _BRACKETS.findall(_STRINGS.sub(b'""', data)):
@@ -109,7 +110,7 @@ def parse_json(data: bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
     Raises:
         ApiError: 400 for invalid UTF-8/JSON or nesting deeper than ``max_depth``.
     """
-    if _depth(data) > max_depth:
+    if json_depth(data) > max_depth:
         raise ApiError(400, f"JSON body is nested deeper than {max_depth} levels")
     try:
         return json.loads(data)

@@ -84,10 +84,10 @@ def check_source(source: str) -> None:
 
 def _build_predictor(source: str, task: str | None, pretrained: bool) -> tuple[Any, str]:
     if source in _PERCEPTION:
-        from visiona.engine.perception import PerceptionPredictor
+        from visiona.engine.predict.packaged import PerceptionPredictor
 
         return PerceptionPredictor(source), source
-    from visiona.engine.predict import Predictor
+    from visiona.engine.predict.predictor import Predictor
     from visiona.models.catalog import get_spec
     from visiona.weights.checkpoint import checkpoint_path, read_checkpoint_info
 
@@ -95,8 +95,8 @@ def _build_predictor(source: str, task: str | None, pretrained: bool) -> tuple[A
     if task is None:
         if source.lower().endswith(".onnx"):
             # An exported file carries its Weights record; the Predictor picks ONNX Runtime.
-            from visiona.engine.onnx_graph import read_onnx
             from visiona.errors import InputNotFoundError
+            from visiona.models.onnx.read import read_onnx
 
             path = Path(source).expanduser()
             if not path.is_file():
@@ -110,10 +110,10 @@ def _build_predictor(source: str, task: str | None, pretrained: bool) -> tuple[A
 
 
 def _model_info(predictor: Any, task: str) -> dict[str, Any]:
-    model = getattr(predictor, "model", None)
-    weights = getattr(model, "weights", None)
-    if weights is None:  # perception models: packaged, own preprocessing
-        return {"classes": [], "input_size": None, "backend": getattr(predictor, "backend", "")}
+    model = predictor.model
+    weights = model.weights
+    if predictor.takes_images:  # packaged perception models: own preprocessing
+        return {"classes": [], "input_size": None, "backend": model.architecture}
     size = getattr(weights.preprocessing, "input_size", None)
     return {
         "classes": list(weights.class_names),
@@ -125,20 +125,10 @@ def _model_info(predictor: Any, task: str) -> dict[str, Any]:
 
 
 def make_runner(predictor: Any, task: str) -> Callable[[Sequence[Any], dict[str, Any]], list[Any]]:
-    """The batch function for one model: decoded images (``LoadedImage``) → results, one forward pass."""
-    if task in _PERCEPTION:
+    """The batch function for one model: decoded images (``LoadedImage``) → results, one forward pass.
 
-        def run_each(payloads: Sequence[Any], options: dict[str, Any]) -> list[Any]:
-            from visiona.tasks.base import ImageMeta
-
-            results = []
-            for image in payloads:
-                meta = ImageMeta(source=image.source, size=(image.width, image.height))
-                (result,) = predictor.task.postprocess([predictor.model(image.array)], [meta], None)
-                results.append(result)
-            return results
-
-        return run_each
+    Every task, packaged perception models included, runs through the Predictor's own steps.
+    """
 
     def run_batch(payloads: Sequence[Any], options: dict[str, Any]) -> list[Any]:
         import torch

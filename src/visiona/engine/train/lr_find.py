@@ -11,7 +11,7 @@ from visiona.errors import VisionaError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from visiona.engine.config import TrainConfig
+    from visiona.engine.train.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def find_learning_rate(
     diverges; the run folder (``<name>-lr-find``) gets ``lr_find.png``."""
     from lightning.pytorch.tuner import Tuner
 
-    from visiona.engine.train import make_trainer, prepare_run, quiet_lightning
+    from visiona.engine.train.fit import make_trainer, prepare_run, quiet_lightning
     from visiona.viz.plots import plot_lr_finder
 
     config.name = f"{config.name or 'train'}-lr-find"

@@ -4,7 +4,7 @@ Classifiers export with a dynamic batch: ``pixels`` ``(N, 3, H, W)`` uint8 → `
 ``(N, C)``. torchvision detectors export one image per call with dynamic height and width:
 ``pixels`` ``(3, H, W)`` uint8 → ``boxes``, ``labels``, ``scores`` (+ ``masks``, ``keypoints``);
 they need the legacy TorchScript exporter (``dynamo=False``): the dynamo exporter fails on their
-NMS. See :mod:`visiona.engine.onnx_graph` for the input convention and the metadata.
+NMS. See :mod:`visiona.models.onnx.format` for the input convention and the metadata.
 
 Every export is checked before it is written: the same real images go through PyTorch eager and
 through ONNX Runtime, and the export fails (nothing is written) when they disagree beyond the
@@ -13,9 +13,7 @@ tolerance.
 
 from __future__ import annotations
 
-import io
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,23 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from visiona.engine.onnx_graph import (
-    CLASSIFIER_OUTPUTS,
-    INPUT_NAME,
-    OnnxModel,
-    metadata_for,
-    pixels_wrapper,
-)
 from visiona.errors import UsageError, VisionaError
 from visiona.io.atomic import atomic_write_bytes
-from visiona.tasks.base import get_task
+from visiona.models.onnx.convert import DEFAULT_OPSET, to_onnx
+from visiona.models.onnx.format import INPUT_NAME, OnnxModel
 
 if TYPE_CHECKING:
-    import torch
-
     from visiona.models.load import LoadedModel
 
-DEFAULT_OPSET = 17
 DEFAULT_ATOL = 1e-3
 DEFAULT_RTOL = 1e-3
 DETECTION_SCORE_FLOOR = 0.25
@@ -106,92 +95,6 @@ class ExportReport:
         }
 
 
-def to_onnx(model: LoadedModel, *, opset: int = DEFAULT_OPSET, dynamo: bool = False) -> OnnxModel:
-    """Export ``model`` to an in-memory ONNX graph with visiona metadata (not verified).
-
-    Args:
-        model: A loaded torch model with its Weights record.
-        opset: ONNX opset version.
-        dynamo: Use the ``torch.export``-based exporter (classifiers only).
-
-    Raises:
-        UsageError: ``dynamo`` asked for a detector.
-    """
-    import onnx
-    import torch
-
-    task = get_task(model.task)
-    batched = task.batched_input
-    if dynamo and not batched:
-        raise UsageError(
-            "torchvision detectors export only with the legacy exporter (their NMS breaks the "
-            "dynamo exporter); drop --dynamo"
-        )
-    record = model.weights
-    wrapper = pixels_wrapper(model.module.eval(), record.preprocessing, batched)
-    height, width = record.preprocessing.input_size
-    generator = torch.Generator().manual_seed(0)
-    shape = (2, 3, height, width) if batched else (3, height, width)
-    example = torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator)
-    if batched:
-        outputs: tuple[str, ...] = CLASSIFIER_OUTPUTS
-    else:
-        with torch.inference_mode():
-            outputs = _detector_outputs(model.module, example)
-    buffer = io.BytesIO()
-    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-        warnings.simplefilter("ignore")  # tracer warnings about data-dependent shapes in NMS
-        if dynamo:
-            batch = torch.export.Dim("batch", min=1, max=4096)
-            program = torch.onnx.export(
-                wrapper,
-                (example,),
-                input_names=[INPUT_NAME],
-                output_names=list(outputs),
-                dynamic_shapes={"pixels": {0: batch}},
-                opset_version=max(opset, 18),
-                dynamo=True,
-                verbose=False,
-            )
-            proto = program.model_proto
-        else:
-            axes = {0: "batch"} if batched else {1: "height", 2: "width"}
-            dynamic_axes = {INPUT_NAME: axes}
-            for name in outputs:
-                dynamic_axes[name] = {0: "batch" if batched else "detections"}
-            torch.onnx.export(
-                wrapper,
-                (example,),
-                buffer,
-                input_names=[INPUT_NAME],
-                output_names=list(outputs),
-                dynamic_axes=dynamic_axes,
-                opset_version=opset,
-                dynamo=False,
-            )
-            proto = onnx.load_model_from_string(buffer.getvalue())
-    metadata = metadata_for(
-        record, model.architecture, batched, outputs, arch_options=model.arch_options
-    )
-    onnx.helper.set_model_props(proto, metadata)
-    proto.producer_name = "visiona"
-    return OnnxModel(
-        model_bytes=proto.SerializeToString(),
-        weights=record,
-        architecture=model.architecture,
-        batched=batched,
-        outputs=outputs,
-        arch_options=dict(model.arch_options),
-    )
-
-
-def _detector_outputs(module: Any, example: torch.Tensor) -> tuple[str, ...]:
-    from visiona.engine.onnx_graph import detector_output_names
-
-    output = module.eval()([example.float() / 255])[0]
-    return detector_output_names(output)
-
-
 def export_onnx(
     model: LoadedModel,
     output: str | Path,
@@ -255,7 +158,7 @@ def load_verification_images(sources: Sequence[Any] | None, limit: int = 8) -> l
     from visiona.io.images import load_image
 
     if sources:
-        from visiona.engine.predict import gather_inputs
+        from visiona.data.sources import gather_inputs
 
         return [load_image(item).array for item in gather_inputs(list(sources))[:limit]]
     try:
@@ -285,8 +188,8 @@ def verify_export(
     """
     import torch
 
-    from visiona.engine.onnx_backend import session_for
-    from visiona.engine.preprocess import normalize, resize_pixels
+    from visiona.engine.predict.onnx_backend import session_for
+    from visiona.ops.preprocess import normalize, resize_pixels
 
     preprocessing = model.weights.preprocessing
     session = session_for(exported.model_bytes)
