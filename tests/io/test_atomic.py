@@ -54,7 +54,7 @@ _WRITERS = {
         "gallery.save(folder / 'gallery.npz')\n",
     ),
     "manifest.json": (
-        "from visiona.data.builders import _write_json\n",
+        "from visiona.data.packaged.make import _write_json\n",
         "_write_json(folder / 'manifest.json', {'x': 'y' * 10000})\n",
     ),
     "labels.txt": (
