@@ -118,7 +118,12 @@ def _fuzz_operation(
             elif response.status_code >= 400:
                 try:
                     body = response.json()
-                    ok = set(body) == {"error"} and body["error"]["code"] == response.status_code
+                    error = body.get("error") if isinstance(body, dict) else None
+                    # visiona's schema, or the protocol style {"error": "message"} that KServe v2
+                    # and TF-Serving clients read (on /v2/... and for TF-Serving bodies).
+                    ok = isinstance(error, str) or (
+                        isinstance(error, dict) and error.get("code") == response.status_code
+                    )
                 except ValueError:
                     ok = False
                 if not ok:
