@@ -89,8 +89,14 @@ def _fuzz_operation(
     from schemathesis import GenerationMode
 
     per_op: collections.Counter[int] = collections.Counter()
-    # Predict is aimed at the served model, so its bodies and options reach the decoder.
-    fixed = {"name": KEEP} if operation.path.endswith(":predict") else None
+    # Reading and inference routes are aimed at the served model (version 1), so bodies and
+    # options reach the decoders; DELETE and GET /v1/models/{name} keep random names.
+    fixed = None
+    aimed = operation.method.upper() == "POST" or operation.path.startswith("/v2/")
+    if "{name}" in operation.path and (aimed or "/metadata" in operation.path):
+        fixed = {"name": KEEP}
+        if "{version}" in operation.path:
+            fixed["version"] = "1"
     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
         try:
             strategy = operation.as_strategy(mode, path_parameters=fixed)
