@@ -1,11 +1,13 @@
 """Schema-based fuzzing of ``visiona serve`` with schemathesis: no request may get a 5xx.
 
 A server is started as a real process on 127.0.0.1 (random-init ``test_classifier``, nothing
-leaves the machine). Every operation in its ``/openapi.json`` gets ``--examples`` positive and ``--examples``
-negative generated requests (wrong types, missing fields, odd bodies, every media type the
-document lists; ``:predict`` aimed at the served model), once without and once with the management token. Prints one table row per
-operation and the totals by status class; exits 1 if any answer was a 5xx or not the JSON
-error schema.
+leaves the machine). Every operation in its ``/openapi.json`` (visiona's routes, KServe v2 and
+TF-Serving REST) gets ``--examples`` positive and ``--examples`` negative generated requests
+(wrong types, missing fields, odd bodies, every media type the document lists; inference and
+metadata routes aimed at the served model), once without and once with the management token.
+Prints one table row per operation and the totals by status class; exits 1 if any answer was a
+5xx, or an error body that is neither visiona's ``{"error": {"code", "message"}}`` nor the
+protocols' ``{"error": "message"}``.
 
     python bench/fuzz_openapi.py                  # the BENCHMARKS.md numbers (a few minutes)
     python bench/fuzz_openapi.py --examples 20    # quicker
