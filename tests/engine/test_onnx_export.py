@@ -186,6 +186,15 @@ def test_detector_export_boxes_match_torch(tmp_path, photos) -> None:
     path = tmp_path / "det.onnx"
     report = export_onnx(model, path, verify_images=list(photos.values()))
     assert report.verification.passed and report.exporter == "torchscript"
+    compared = report.verification.detections  # what was compared, not a "top-1"
+    assert compared is not None and compared.matched == compared.total > 0
+    assert compared.max_box_diff <= report.verification.tolerance
+    assert 0 <= compared.max_score_diff <= report.verification.tolerance
+    line = report.verification.describe()
+    assert (
+        f"{compared.total} of {compared.total} detections matched" in line and "top-1" not in line
+    )
+    assert report.to_dict()["verification"]["detections"]["matched"] == compared.matched
     graph = read_onnx(path)
     assert not graph.batched and graph.outputs == ("boxes", "labels", "scores")
     dims = onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim
