@@ -30,8 +30,8 @@ BANNED = {"--out", "--plot", "--detector", "--complexity"}
 NOT_REPORTING = {("serve",)}
 """Commands that report nothing a script would parse (a long-running server)."""
 
-NO_MODEL = {("data",), ("weights",), ("serve",)}
-"""Command groups whose commands choose no model (weights are named by NAME)."""
+NO_MODEL = {("data",), ("weights",), ("serve",), ("report",)}
+"""Command groups whose commands choose no model (weights are named by NAME; a report, by RUN)."""
 
 
 def _commands(group, path: tuple[str, ...] = ()):

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
+from tests_support import missing, subprocess_env
 from visiona.data.builders import FASHION_MNIST_CLASSES, find_fashion_mnist
 
 
@@ -101,7 +101,7 @@ def test_list_shows_every_builder(cli, tmp_path: Path, monkeypatch) -> None:
 
 def test_make_fashion_mnist(cli, tmp_path: Path) -> None:
     if find_fashion_mnist() is None:
-        pytest.skip("Debian package dataset-fashion-mnist not installed (make data-packages)")
+        missing("Debian package dataset-fashion-mnist", "make data-packages")
     out = tmp_path / "fashion"
     result = cli("data", "make", "fashion-mnist", out, "--limit-per-class", "2")
     assert result.code == 0, result.err
@@ -125,7 +125,13 @@ for args in (["data", "--help"], ["data", "make", "--help"]):
 heavy = sorted(m for m in ("torch", "numpy", "PIL", "sklearn") if m in sys.modules)
 print("HEAVY=" + ",".join(heavy))
 """
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(),
+    )
     assert done.returncode == 0, done.stderr
     assert "--limit-per-class" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "HEAVY="

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from colour_model import CLASSES, colour_checkpoint, make_colours, write_image
+from tests_support import subprocess_env
 from visiona.data.folder import scan_folder, stratified_split
 
 
@@ -166,6 +167,12 @@ def test_help_lists_options_without_importing_torch() -> None:
         "assert '--subset' in result.output and '--top-k' in result.output\n"
         "print(sorted(m for m in ('torch', 'numpy', 'matplotlib') if m in sys.modules))\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(),
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("onnxruntime")
-
 from colour_model import colour_checkpoint, make_colours
+from tests_support import require_module
+
+require_module("onnxruntime")
 
 
 @pytest.fixture

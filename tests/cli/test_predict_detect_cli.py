@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests_support import subprocess_env
 from visiona.cli.predict import _detection_task
 
 
@@ -157,6 +158,12 @@ def test_detect_help_imports_no_heavy_library() -> None:
         "try:\n    cli.main(['predict', 'detect', '--help'])\nexcept SystemExit:\n    pass\n"
         "print('HEAVY=' + ','.join(m for m in ('torch', 'numpy', 'PIL') if m in sys.modules))"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(),
+    )
     assert done.returncode == 0, done.stderr
     assert "--max-det" in done.stdout and done.stdout.strip().splitlines()[-1] == "HEAVY="

@@ -88,7 +88,7 @@ def test_detection_bad_input_exits_2_with_one_line(trained, shapes, cli, tmp_pat
         (("train", "detect", "--data", tmp_path / "missing", "--project", tmp_path), "missing"),
         (("train", "detect", "--data", shapes, "-m", "cnn", "--project", tmp_path), "classify"),
         (("train", "classify", "--resume", run), "'detect' run"),
-        (("evaluate", "detect", "-m", run / "best", "-d", colours), ""),
+        (("evaluate", "detect", "-m", run / "best", "-d", colours), "cannot tell the label format"),
         (("evaluate", "detect", "-m", run / "best", "-d", shapes, "--subset", "nope"), "subset"),
         (("evaluate", "detect", "-m", "cnn", "-d", shapes), "evaluate classify"),
         (

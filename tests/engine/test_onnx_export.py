@@ -5,15 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
-
-pytest.importorskip("onnxruntime")
-
 import onnx
+import pytest
 import torch
 from PIL import Image
 
 from colour_model import CLASSES, colour_checkpoint, make_colours
+from tests_support import require_module
 from visiona.engine.export.onnx import (
     ExportVerificationError,
     export_onnx,
@@ -26,6 +24,8 @@ from visiona.errors import UsageError, WeightsError
 from visiona.models.load import load_model
 from visiona.models.onnx.format import INPUT_NAME
 from visiona.models.onnx.read import read_onnx
+
+require_module("onnxruntime")
 
 
 @pytest.fixture

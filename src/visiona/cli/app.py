@@ -12,6 +12,7 @@ from visiona.cli import (
     benchmark,
     data,
     evaluate,
+    explain,
     export,
     faces,
     predict,
@@ -40,6 +41,9 @@ app.add_typer(weights.app, name="weights")
 app.command("export")(export.export)
 app.command("benchmark")(benchmark.benchmark)
 app.command("serve")(serve.serve)
+app.add_typer(explain.app, name="explain")
+app.command("summary")(explain.summary)
+app.command("report")(explain.report)
 
 
 def _version(value: bool) -> None:

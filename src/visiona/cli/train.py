@@ -105,6 +105,7 @@ def classify(
     lr_find: bool = typer.Option(
         False, "--lr-find", help="Run the LR finder, save its plot, and stop."
     ),
+    no_report: bool = typer.Option(False, "--no-report", help="Skip writing report.html."),
     as_json: bool = _JSON,
 ) -> None:
     """Train an image classifier: from scratch (the course CNN) or by transfer learning.
@@ -126,7 +127,10 @@ def classify(
         "name": name, "project": project, "device": device, "precision": precision,
         "workers": workers, "max_bad_fraction": max_bad_fraction,
     }  # fmt: skip
-    _run("classify", cli_values, arch_opt, config_file, resume, lr_find, as_json=as_json)
+    _run(
+        "classify", cli_values, arch_opt, config_file, resume, lr_find, as_json=as_json,
+        report=not no_report,
+    )  # fmt: skip
 
 
 def _run(
@@ -138,6 +142,7 @@ def _run(
     lr_find: bool = False,
     *,
     as_json: bool = False,
+    report: bool = True,
 ) -> None:
     """Shared by every ``train`` command: options < YAML < CLI, then train and report."""
     from visiona.engine.train.config import TrainConfig, load_yaml_config
@@ -170,6 +175,11 @@ def _run(
             _print_json({"suggested_lr": result.suggestion, "plot": str(result.plot)})
         return
     trained = train(config, resume=resume, console=console)
+    if report and trained.best_checkpoint is not None:
+        from visiona.engine.report import write_report
+
+        with console.status("writing report.html"):
+            trained.files["report"] = write_report(trained.run_dir).path
     _report(trained, console)
     if as_json:
         _print_json(_result_dict(trained))
@@ -295,6 +305,7 @@ def _detection_command(task: str, default_model: str, what: str) -> None:
         workers: int = typer.Option(None, "--workers", help="Data-loading worker processes."),
         config_file: Path = typer.Option(None, "--config", help="YAML file of options."),
         resume: Path = typer.Option(None, "--resume", help="Continue the run in this folder."),
+        no_report: bool = typer.Option(False, "--no-report", help="Skip writing report.html."),
         as_json: bool = _JSON,
     ) -> None:
         cli_values = {
@@ -308,7 +319,10 @@ def _detection_command(task: str, default_model: str, what: str) -> None:
             "deterministic": deterministic, "name": name, "project": project, "device": device,
             "precision": precision, "workers": workers,
         }  # fmt: skip
-        _run(task, cli_values, arch_opt, config_file, resume, as_json=as_json)
+        _run(
+            task, cli_values, arch_opt, config_file, resume, as_json=as_json,
+            report=not no_report,
+        )  # fmt: skip
 
     command.__doc__ = (
         f"Train {what} on a COCO, YOLO or VOC data set (torchvision detector, Lightning).\n\n"
