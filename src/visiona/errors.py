@@ -100,3 +100,7 @@ class ChecksumError(WeightsError):
 
 class MissingDependencyError(VisionaError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+
+class VisionaWarning(UserWarning):
+    """Something a user should know that does not stop the work (the CLI prints ``warning: ...``)."""

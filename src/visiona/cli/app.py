@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 
@@ -20,7 +21,7 @@ from visiona.cli import (
     train,
     weights,
 )
-from visiona.errors import ExitCode, VisionaError
+from visiona.errors import ExitCode, VisionaError, VisionaWarning
 
 app = typer.Typer(
     name="visiona",
@@ -72,10 +73,20 @@ def report_error(error: VisionaError) -> None:
     sys.stderr.write(f"error: {error}\n")
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """visiona's own warnings as one ``warning: ...`` line; others as Python prints them."""
+    if issubclass(category, VisionaWarning):
+        sys.stderr.write(f"warning: {message}\n")
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: user errors become one message and an exit code."""
     try:
-        app(args=argv, prog_name="visiona")
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            app(args=argv, prog_name="visiona")
     except VisionaError as error:
         report_error(error)
         raise SystemExit(error.exit_code) from None

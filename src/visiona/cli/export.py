@@ -141,7 +141,9 @@ def _int8(
     with err.status(f"quantizing to INT8 ({mode})"):
         quantized = quantize(graph, mode, calibration=calibration)
     target = path.with_name(f"{path.stem}.int8-{mode}.onnx")
-    target.write_bytes(quantized.model_bytes)
+    from visiona.io.atomic import atomic_write_bytes
+
+    atomic_write_bytes(target, quantized.model_bytes)
     err.print(f"wrote {target} ({len(quantized.model_bytes) / 2**20:.1f} MiB)", markup=False)
     result: dict[str, Any] = {"path": str(target), "mode": mode}
     if accuracy_data is not None:

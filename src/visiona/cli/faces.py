@@ -11,7 +11,13 @@ import typer
 
 from visiona import defaults
 from visiona.cli.conventions import deprecated_option, fresh_path, take_deprecated
-from visiona.cli.output import OutputNamer, progress_bar, stderr_console, stdout_console
+from visiona.cli.output import (
+    OutputNamer,
+    progress_bar,
+    scanned_folders,
+    stderr_console,
+    stdout_console,
+)
 
 app = typer.Typer(
     help="Face recognition: detect → align (3-point affine) → 128-d dlib embedding → match.",
@@ -133,7 +139,9 @@ def identify(
     detector = _detector(model, detector, default=None)
     gallery = Gallery.load(gallery_file)
     files = expand_inputs(paths)
-    namer = OutputNamer(save, files, task="identify") if save else None
+    namer = (
+        OutputNamer(save, files, task="identify", scanned=scanned_folders(paths)) if save else None
+    )
     recognizer = _recognizer(detector or gallery.detector)
     err, out = stderr_console(), stdout_console()
     results, failed = [], 0
@@ -303,7 +311,7 @@ def align(
     from visiona.tasks.perception import FacesTask
 
     files = expand_inputs(paths)
-    namer = OutputNamer(save, files)
+    namer = OutputNamer(save, files, scanned=scanned_folders(paths))
     detect = FacesTask().build(detector)
     err = stderr_console()
     written, failed, crops = 0, 0, []

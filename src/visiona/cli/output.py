@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -30,6 +31,21 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def _real(path: Path) -> Path:
+    """The resolved path; never raises, even for a symbolic link loop."""
+    return Path(os.path.realpath(path))
+
+
+def scanned_folders(paths: Iterable[str | Path]) -> list[Path]:
+    """The command-line inputs that are folders (searched with their subfolders)."""
+    folders = []
+    for item in paths:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            folders.append(path)
+    return folders
+
+
 class OutputNamer:
     """Picks unique output paths in ``folder`` for input files, never an input's own path.
 
@@ -41,20 +57,36 @@ class OutputNamer:
         folder: Where outputs go (created on first use).
         inputs: Every input path of the run; an output that would land on one is refused up front.
         task: Put in every file name (``None``: the input's own name).
+        scanned: Input folders searched recursively; ``folder`` inside one of them is refused.
     """
 
-    def __init__(self, folder: Path, inputs: Iterable[Path], task: str | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        inputs: Iterable[Path],
+        task: str | None = None,
+        *,
+        scanned: Iterable[Path] = (),
+    ) -> None:
         self.folder = folder
         self.task = task
-        self._inputs = {p.resolve() for p in inputs if isinstance(p, Path)}
+        self._inputs = {_real(p) for p in inputs if isinstance(p, Path)}
         self._used: set[Path] = set()
         if folder.exists() and not folder.is_dir():
             raise UsageError(f"--save {str(folder)!r} is a file, not a folder")
-        if folder.resolve() in {p.parent for p in self._inputs}:
+        if _real(folder) in {p.parent for p in self._inputs}:
             raise UsageError(
                 f"--save {str(folder)!r} holds the input images; choose another folder",
                 hint="visiona never writes next to (or over) your input files",
             )
+        target = _real(folder)
+        for root in scanned:
+            if target.is_relative_to(_real(root)):
+                raise UsageError(
+                    f"--save {str(folder)!r} is inside the input folder {str(root)!r}, which is "
+                    "scanned with its subfolders; choose a folder outside it",
+                    hint="otherwise the next run would read the annotated images as inputs",
+                )
 
     def path_for(self, source: str, suffix: str | None = None) -> Path:
         """A fresh output path named after ``source`` (``cat.jpg`` → ``cat_pose.jpg``...).
@@ -73,7 +105,7 @@ class OutputNamer:
             stem = f"{stem}_{self.task}"
         candidate = self.folder / f"{stem}{ext}"
         counter = 2
-        while candidate in self._used or candidate.resolve() in self._inputs or candidate.exists():
+        while candidate in self._used or _real(candidate) in self._inputs or candidate.exists():
             candidate = self.folder / f"{stem}-{counter}{ext}"
             counter += 1
         self._used.add(candidate)

@@ -13,7 +13,13 @@ import typer
 
 from visiona import defaults
 from visiona.cli.conventions import split_list
-from visiona.cli.output import OutputNamer, progress_bar, stderr_console, stdout_console
+from visiona.cli.output import (
+    OutputNamer,
+    progress_bar,
+    scanned_folders,
+    stderr_console,
+    stdout_console,
+)
 from visiona.errors import UsageError, VisionaError
 
 if TYPE_CHECKING:
@@ -201,7 +207,7 @@ def _run(
     if backend is not None:
         BACKENDS.get(backend)  # an unknown name fails before the model loads
     files = expand_inputs(paths)
-    namer = OutputNamer(save, files, task=task) if save else None
+    namer = OutputNamer(save, files, task=task, scanned=scanned_folders(paths)) if save else None
     err = stderr_console()
     predictor = Predictor.load(
         model,

@@ -14,7 +14,7 @@ import typer
 
 from visiona import defaults
 from visiona.cli.conventions import deprecated_option, take_deprecated
-from visiona.cli.output import OutputNamer, stderr_console, stdout_console
+from visiona.cli.output import OutputNamer, scanned_folders, stderr_console, stdout_console
 from visiona.cli.predict import (
     _count,
     _exit_if_failed,
@@ -57,7 +57,7 @@ def _run_perception(
     from visiona.engine.predict.packaged import PerceptionPredictor
 
     files = expand_inputs(paths)
-    namer = OutputNamer(save, files, task=task) if save else None
+    namer = OutputNamer(save, files, task=task, scanned=scanned_folders(paths)) if save else None
     err = stderr_console()
     predictor = PerceptionPredictor(task, backend, max_pixels=max_pixels, **options)
     items = _run_with_progress(predictor.stream(files), len(files), err)
@@ -235,7 +235,7 @@ def register(app: typer.Typer) -> None:
             from visiona.data.sources import expand_inputs
 
             files = expand_inputs(paths)
-            namer = OutputNamer(save, files, task="matting")
+            namer = OutputNamer(save, files, task="matting", scanned=scanned_folders(paths))
         if remove_background and namer is not None:
             plain = OutputNamer(save, files)
             written = [

@@ -223,6 +223,8 @@ def _report(result, console) -> None:
             shown += ("val/mask_map50",)
         values = ", ".join(f"{name} {metrics.get(name, 0):.4f}" for name in shown)
         console.print(f"best epoch {int(metrics.get('epoch', 0))}: {values}", markup=False)
+    for warning in result.warnings:
+        console.print(f"warning: {warning}", markup=False)
     if result.problems:
         console.print(f"{len(result.problems)} label problem(s) reported above", markup=False)
     if result.skipped:

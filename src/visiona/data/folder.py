@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from visiona.errors import InputNotFoundError, UsageError
+from visiona.io.atomic import atomic_write_text
 from visiona.io.images import is_image_path
 
 SPLIT_NAMES = ("train", "val", "test")
@@ -269,8 +270,5 @@ def load_splits(
         if splits.classes == folder.classes:
             return splits
     splits = stratified_split(folder, val_fraction, test_fraction, seed)
-    remembered.parent.mkdir(parents=True, exist_ok=True)
-    tmp = remembered.with_suffix(".tmp")
-    tmp.write_text(splits.to_json())
-    tmp.replace(remembered)
+    atomic_write_text(remembered, splits.to_json())
     return splits

@@ -6,6 +6,7 @@ Nothing is decoded here: a file named explicitly is kept whatever its suffix, an
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 from collections.abc import Sequence
@@ -82,6 +83,10 @@ def _expand_one(item: str | os.PathLike[str], *, recursive: bool) -> list[Path]:
         return [path]
     if _GLOB_CHARS.intersection(text):
         return _expand_glob(text)
+    if path.is_symlink() and _is_link_loop(path):
+        raise InputNotFoundError(
+            f"symbolic link loop: '{text}'", "the link leads back to itself; point it at a file"
+        )
     if path.is_symlink():
         raise InputNotFoundError(
             f"broken symbolic link: '{text}'", "the file it points to does not exist"
@@ -126,6 +131,15 @@ def _expand_glob(pattern: str) -> list[Path]:
     return files
 
 
+def _is_link_loop(path: Path) -> bool:
+    """Whether following ``path`` runs into a symbolic link loop."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
+
+
 def _identity(path: Path) -> Path:
     """The key used to spot the same file reached twice."""
     try:
@@ -142,10 +156,17 @@ def gather_inputs(inputs: Any) -> list[Any]:
     items = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
     gathered: list[Any] = []
     for item in items:
-        if isinstance(item, str | os.PathLike):
+        if isinstance(item, str | os.PathLike) and _dangling_link(item):
+            gathered.append(item)  # decoding reports it as one failed input, the run goes on
+        elif isinstance(item, str | os.PathLike):
             gathered.extend(expand_inputs([item]))
         else:
             gathered.append(item)
     if not gathered:
         raise UsageError("no inputs given")
     return gathered
+
+
+def _dangling_link(item: str | os.PathLike[str]) -> bool:
+    """A symbolic link whose target is missing or that loops (os.path.exists is False)."""
+    return os.path.islink(item) and not os.path.exists(item)

@@ -18,6 +18,7 @@ import numpy as np
 
 from visiona.errors import InputNotFoundError, UsageError, VisionaError
 from visiona.faces.recognizer import DEFAULT_THRESHOLD, FaceRecognizer, distances
+from visiona.io.atomic import atomic_path
 from visiona.results.faces import Faces
 
 FORMAT = "visiona-face-gallery/1"
@@ -55,8 +56,7 @@ class Gallery:
     def save(self, path: Path) -> Path:
         """Write the gallery to ``path`` (``.npz``)."""
         header = {"format": FORMAT, "detector": self.detector, "skipped": list(self.skipped)}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as handle:
+        with atomic_path(path) as partial, partial.open("wb") as handle:
             np.savez(
                 handle,
                 embeddings=self.embeddings,

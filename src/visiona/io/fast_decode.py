@@ -18,7 +18,9 @@ import os
 import warnings
 from typing import Any
 
-from visiona.io.images import ImageSource, LoadedImage, _resolve_max_pixels, load_image
+from visiona.io.files import read_image_file
+from visiona.io.images import ImageSource, LoadedImage, load_encoded, load_image
+from visiona.io.limits import _resolve_max_file_bytes, _resolve_max_pixels
 
 _FAST_MODES = {"RGB": "RGB", "L": "GRAY"}
 
@@ -30,19 +32,19 @@ def decode_image(source: ImageSource, *, max_pixels: int | None = None) -> Loade
         ImageLoadError: As :func:`~visiona.io.images.load_image`.
     """
     if isinstance(source, str | os.PathLike):
-        fast = _try_fast_jpeg(source, _resolve_max_pixels(max_pixels))
+        name = os.fsdecode(os.fspath(source))
+        limit = _resolve_max_pixels(max_pixels)
+        # Regular files only, at most the byte limit: read once, decoded by either path.
+        data = read_image_file(source, name, _resolve_max_file_bytes())
+        fast = _try_fast_jpeg(data, name, limit)
         if fast is not None:
             return fast
+        return load_encoded(data, name, max_pixels=limit)
     return load_image(source, max_pixels=max_pixels)
 
 
-def _try_fast_jpeg(path: str | os.PathLike[str], limit: int) -> LoadedImage | None:
-    """The decoded JPEG, or ``None`` to let :func:`load_image` handle (or refuse) the file."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return None
+def _try_fast_jpeg(data: bytes, name: str, limit: int) -> LoadedImage | None:
+    """The decoded JPEG, or ``None`` to let :func:`load_image` handle (or refuse) the data."""
     if not data.startswith(b"\xff\xd8\xff"):
         return None
     mode = _jpeg_mode(data, limit)
@@ -61,7 +63,6 @@ def _try_fast_jpeg(path: str | os.PathLike[str], limit: int) -> LoadedImage | No
     if pixels.shape[0] == 1:
         pixels = pixels.expand(3, -1, -1).contiguous()
     array = pixels.permute(1, 2, 0).numpy()
-    name = os.fsdecode(os.fspath(path))
     return LoadedImage(array=array, source=name, original_size=(array.shape[1], array.shape[0]))
 
 

@@ -69,13 +69,25 @@ def get_spec(name: str) -> tuple[ModelSpec, str | None]:
         spec = _provider_spec(base)
         if spec is not None:
             return spec, tag
-    base, _ = split_tag(name)
+    base, tag = split_tag(name)
+    if tag is not None and f".{tag.lower()}" in _FILE_SUFFIXES:
+        # "evil.pth" is a file name, not the model "evil" with the weights tag "pth".
+        raise UnknownNameError(
+            f"model file not found: {name!r}",
+            hint="visiona loads .safetensors checkpoints and .onnx files by path; "
+            "import other weight files with: visiona weights import NAME FILE",
+        )
     raise unknown_name_error(
         "model",
-        base,
+        name if tag is not None and base not in MODELS else base,
         all_model_names(include_timm=True),
-        "list models with: visiona weights list  (or visiona weights list 'PATTERN' --all)",
+        "list models with: visiona weights list (all sources: visiona weights list 'PATTERN' --all)",
     )
+
+
+_FILE_SUFFIXES = frozenset(
+    {".pth", ".pt", ".ckpt", ".bin", ".pkl", ".pickle", ".h5", ".safetensors", ".onnx", ".tflite"}
+)
 
 
 def _name_candidates(name: str) -> Iterable[tuple[str, str | None]]:

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import (
@@ -47,6 +46,14 @@ from starlette.exceptions import HTTPException
 
 from visiona.errors import ImageLoadError, VisionaError
 from visiona.serve.batching import QueueFullError
+from visiona.serve.errors import (
+    ApiError,
+    error_responses,
+    image_error_status,
+    install_error_handlers,
+    parse_json,
+    register_model_convertor,
+)
 from visiona.serve.limits import BodyLimitMiddleware, Limits, safe_source_name
 from visiona.serve.models import ModelManager, ServedModel
 from visiona.serve.protocols import kserve_v2, tf_serving
@@ -93,20 +100,6 @@ class LoadRequest(BaseModel):
     pretrained: bool = True
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
-
-
-def _json_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": status, "message": message}}, status_code=status, headers=headers
-    )
-
-
 class _Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -129,13 +122,66 @@ class _Metrics:
         )
 
 
-def _error_status(error: ImageLoadError) -> int:
-    reason = error.reason
-    if "unsupported image format" in reason or "not a recognised image" in reason:
-        return 415
-    if ("limit" in reason and "pixel" in reason) or " MP" in reason:
-        return 413
-    return 422
+_OPTIONS_SCHEMA = {
+    "type": "object",
+    "description": "Task options, e.g. top_k (classify), conf, iou, max_det (detect)",
+    "additionalProperties": {"type": "number"},
+}
+PREDICT_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "One or more images: multipart files, a raw image body, or JSON with "
+        "base64 images. Options may also be query parameters or form fields.",
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "image": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "Image files (any field name)",
+                        }
+                    },
+                    "additionalProperties": {"type": "string"},
+                }
+            },
+            "image/*": {"schema": {"type": "string", "format": "binary"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["images"],
+                    "properties": {
+                        "images": {
+                            "type": "array",
+                            "items": {
+                                "oneOf": [
+                                    {"type": "string", "format": "byte"},
+                                    {
+                                        "type": "object",
+                                        "required": ["b64"],
+                                        "properties": {
+                                            "name": {"type": "string"},
+                                            "b64": {"type": "string", "format": "byte"},
+                                        },
+                                    },
+                                ]
+                            },
+                        },
+                        "options": _OPTIONS_SCHEMA,
+                    },
+                }
+            },
+        },
+    }
+}
+LOAD_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": LoadRequest.model_json_schema()}},
+    }
+}
 
 
 def _task_options(served: ServedModel) -> dict[str, Any]:
@@ -194,10 +240,7 @@ async def _read_inputs(request: Request, limits: Limits) -> tuple[list[tuple[str
                 data = await value.read()
                 images.append((safe_source_name(value.filename, len(images)), data))
     elif content_type == "application/json":
-        try:
-            payload = await request.json()
-        except ValueError:
-            raise ApiError(400, "request body is not valid JSON") from None
+        payload = parse_json(await request.body())
         if not isinstance(payload, dict) or not isinstance(payload.get("images"), list):
             raise ApiError(400, 'JSON body must be {"images": ["<base64>", ...], "options": {}}')
         if len(payload["images"]) > limits.max_files:
@@ -232,6 +275,24 @@ async def _read_inputs(request: Request, limits: Limits) -> tuple[list[tuple[str
     if len(images) > limits.max_files:
         raise ApiError(413, f"more than {limits.max_files} images in one request")
     return images, options
+
+
+async def _load_request(request: Request) -> LoadRequest:
+    """The ``POST /v1/models`` body, parsed with the depth limit and validated."""
+    from pydantic import ValidationError
+
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise ApiError(415, "send the model to load as application/json")
+    payload = parse_json(await request.body())
+    try:
+        return LoadRequest.model_validate(payload)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "body"
+        raise ApiError(
+            422, f"invalid request: body.{where}: {first.get('msg', 'invalid')}"
+        ) from None
 
 
 def _decode(name: str, data: Any, max_pixels: int) -> Any:
@@ -299,29 +360,10 @@ def create_app(config: ServeConfig) -> FastAPI:
             allow_headers=["Content-Type"],
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.limits.max_body_bytes)
-    app.add_middleware(StringErrorMiddleware)  # outermost: also rewrites the body limit's 413
+    app.add_middleware(StringErrorMiddleware)  # also rewrites the body limit's 413
+    register_model_convertor()
 
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, error: ApiError) -> JSONResponse:
-        return _json_error(error.status, error.message, error.headers)
-
-    @app.exception_handler(VisionaError)
-    async def _visiona_error(request: Request, error: VisionaError) -> JSONResponse:
-        if isinstance(error, ImageLoadError):
-            return _json_error(_error_status(error), str(error))
-        hints = getattr(error, "hints", [])
-        message = str(error) + (f" ({'; '.join(hints)})" if hints else "")
-        return _json_error(getattr(error, "http_status", 400), message)
-
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
-        return _json_error(error.status_code, str(error.detail), getattr(error, "headers", None))
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-        first = error.errors()[0] if error.errors() else {}
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        return _json_error(422, f"invalid request: {where}: {first.get('msg', 'invalid')}")
+    install_error_handlers(app)
 
     def served_or_404(name: str) -> ServedModel:
         served = manager.get(name)
@@ -377,13 +419,18 @@ def create_app(config: ServeConfig) -> FastAPI:
     async def list_models() -> dict[str, Any]:
         return {"models": [describe(m) for m in manager.all()]}
 
-    @app.get("/v1/models/{name}", tags=["models"])
+    @app.get("/v1/models/{name:model}", tags=["models"], responses=error_responses(404))
     async def get_model(name: str) -> dict[str, Any]:
         """visiona's model description plus TF-Serving's ``model_version_status``."""
         served = served_or_404(name)
         return {**describe(served), **tf_serving.version_status(served)}
 
-    @app.post("/v1/models/{name}:predict", tags=["predict"])
+    @app.post(
+        "/v1/models/{name:model}:predict",
+        tags=["predict"],
+        openapi_extra=PREDICT_OPENAPI,
+        responses=error_responses(400, 404, 413, 415, 422, 429, 500, 504),
+    )
     async def predict(name: str, request: Request) -> JSONResponse:
         """Predict on image(s): multipart files, JSON base64 images or a raw image body.
 
@@ -402,7 +449,7 @@ def create_app(config: ServeConfig) -> FastAPI:
             code = error.status
             raise
         except ImageLoadError as error:
-            code = _error_status(error)
+            code = image_error_status(error)
             raise
         finally:
             metrics.requests.labels(name, str(code)).inc()
@@ -462,21 +509,28 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     app.state.infer = infer
     app.state.metrics = metrics
-    app.state.error_status = _error_status
+    app.state.error_status = image_error_status
     app.include_router(kserve_v2.router)
     app.include_router(tf_serving.router)
     tf_serving.document(app)
 
-    @app.post("/v1/models", tags=["management"], status_code=201)
-    async def load_model(body: LoadRequest, request: Request) -> dict[str, Any]:
+    @app.post(
+        "/v1/models",
+        tags=["management"],
+        status_code=201,
+        openapi_extra=LOAD_OPENAPI,
+        responses=error_responses(400, 401, 413, 415, 422),
+    )
+    async def load_model(request: Request) -> dict[str, Any]:
         """Load (or replace) a model from a registry name or local path. Needs the token."""
-        require_token(request)
+        require_token(request)  # before the body: no token, no parsing
+        body = await _load_request(request)
         served = await run_in_threadpool(
             manager.load, body.name, body.source, task=body.task, pretrained=body.pretrained
         )
         return describe(served)
 
-    @app.delete("/v1/models/{name}", tags=["management"])
+    @app.delete("/v1/models/{name:model}", tags=["management"], responses=error_responses(401, 404))
     async def unload_model(name: str, request: Request) -> dict[str, Any]:
         """Stop serving a model. Needs the token."""
         require_token(request)

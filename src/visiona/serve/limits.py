@@ -36,11 +36,13 @@ class Limits:
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 
 
-def safe_source_name(filename: str | None, index: int) -> str:
+def safe_source_name(filename: object, index: int) -> str:
     """A display name for an upload: the last path part, restricted characters, never a path.
 
     The name is only echoed back in results (``source``); nothing is ever written or read under it.
     """
+    if not isinstance(filename, str):  # a JSON "name" may be any value
+        filename = None
     base = (filename or "").replace("\\", "/").split("/")[-1]
     base = _UNSAFE.sub("_", base).lstrip(".")[:100]
     return base or f"image{index}"

@@ -57,12 +57,29 @@ def parse_model_arg(arg: str) -> tuple[str, str]:
 
 
 def check_source(source: str) -> None:
-    """Refuse URLs: models come from local paths or registry names only."""
+    """Refuse what cannot be a model: empty, a folder, control characters, a URL.
+
+    Models come from local files or registry names only.
+
+    Raises:
+        UsageError: One line saying what is wrong with ``source``.
+    """
+    hint = "give a registry name (e.g. resnet18), a task (faces), or a .safetensors/.onnx file"
+    if not source.strip():
+        raise UsageError("model source is empty", hint=hint)
+    if len(source) > 4096 or any(ord(char) < 32 or ord(char) == 127 for char in source):
+        raise UsageError("model source holds control characters or is too long", hint=hint)
     if _URL.match(source):
         raise UsageError(
             f"model source {source!r} is a URL; only registry names and local paths are loaded",
             hint="download the file yourself, then pass its local path",
         )
+    try:
+        is_dir = Path(source).expanduser().is_dir()
+    except (OSError, ValueError):
+        is_dir = False
+    if is_dir or source.strip() in (".", ".."):
+        raise UsageError(f"model source {source!r} is a folder, not a model file", hint=hint)
 
 
 def _build_predictor(

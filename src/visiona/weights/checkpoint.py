@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visiona.errors import WeightsError
+from visiona.io.atomic import atomic_path
 from visiona.weights.record import Weights
 
 if TYPE_CHECKING:
@@ -77,9 +78,8 @@ def save_checkpoint(
         "architecture_options": json.dumps(arch_options or {}),
         "num_outputs": str(num_outputs or weights.num_classes),
     }
-    partial = path.with_name(path.name + ".part")
-    save_model(model, str(partial), metadata=metadata)
-    partial.replace(path)
+    with atomic_path(path) as partial:
+        save_model(model, str(partial), metadata=metadata)
     return path
 
 

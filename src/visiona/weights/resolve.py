@@ -7,11 +7,12 @@ missing, it fails at once with the file it expected and the commands that would 
 from __future__ import annotations
 
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from visiona.errors import ChecksumError, WeightsError, WeightsUnavailableError
+from visiona.errors import ChecksumError, VisionaWarning, WeightsError, WeightsUnavailableError
 from visiona.weights.cache import (
     digest_matches,
     file_sha256,
@@ -60,11 +61,46 @@ def _foreign_cache_candidates(weights: Weights) -> list[Path]:
     return candidates
 
 
+class CorruptCacheWarning(VisionaWarning):
+    """A cached weights file failed its sha256 check and another copy is used instead."""
+
+
+_warned: set[Path] = set()
+
+
+def _warn_corrupt(bad: Path, weights: Weights, used: str) -> None:
+    """Says once per file (per process) that a cached copy was bad and what replaced it."""
+    if bad in _warned:
+        return
+    _warned.add(bad)
+    warnings.warn(
+        f"the cached weights {bad} of {weights.full_name} fail their sha256 check (damaged or "
+        f"replaced); {used} instead. Delete the bad file, or run: visiona weights pull "
+        f"{weights.full_name}",
+        CorruptCacheWarning,
+        stacklevel=3,
+    )
+
+
 def find_local(weights: Weights) -> ResolvedWeights | None:
-    """A verified local copy of ``weights`` (cache, other tools' caches, installed package), or None."""
+    """A verified local copy of ``weights`` (cache, other tools' caches, installed package), or None.
+
+    A cached copy that fails its sha256 check is skipped; when another copy is used instead, a
+    :class:`CorruptCacheWarning` says so once.
+    """
     cached = cache_path(weights)
-    if cached.is_file() and _verified(cached, weights):
-        return ResolvedWeights(cached, "cache")
+    if cached.is_file():
+        if _verified(cached, weights):
+            return ResolvedWeights(cached, "cache")
+        found = _find_other_copy(weights)
+        if found is not None:
+            _warn_corrupt(cached, weights, f"using {found.path}")
+        return found
+    return _find_other_copy(weights)
+
+
+def _find_other_copy(weights: Weights) -> ResolvedWeights | None:
+    """A verified copy outside the visiona cache: other tools' caches, installed packages."""
     for candidate in _foreign_cache_candidates(weights):
         if candidate.is_file() and _verified(candidate, weights):
             return ResolvedWeights(candidate, "cache")
@@ -110,8 +146,13 @@ def resolve_weights(
     local = find_local(weights)
     if local is not None:
         return local
+    damaged = cache_path(weights)
     failures: list[str] = []
+    if damaged.is_file():
+        failures.append(f"the cached {damaged} fails its sha256 check")
     if allow_download and not offline_mode():
+        if damaged.is_file():
+            _warn_corrupt(damaged, weights, "downloading a fresh copy over it")
         for uri in weights.urls:
             url = download_url(uri)
             if url is None:

@@ -19,6 +19,7 @@ from visiona.data.detection.annotations import (
     Problem,
 )
 from visiona.data.detection.masks import polygon_area, rle_area
+from visiona.io.atomic import atomic_path
 
 
 def _round(value: float) -> float | int:
@@ -164,6 +165,6 @@ def write_coco(
     for split, images in per_split.items():
         document = coco_document(dataset, images, problems)
         target = out_dir / "annotations" / annotation_file_name(split)
-        with open(target, "w", encoding="utf-8") as handle:
+        with atomic_path(target) as partial, open(partial, "w", encoding="utf-8") as handle:
             handle.writelines(_json_lines(document))
     return out_dir

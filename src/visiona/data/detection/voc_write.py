@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 from visiona.data.detection import _write
 from visiona.data.detection.annotations import DetectionDataset, ImageAnnotation, Problem
 from visiona.data.detection.masks import object_mask, write_instance_png
+from visiona.io.atomic import atomic_write_text
 
 
 def _xml(
@@ -109,7 +110,7 @@ def write_voc(
                 out_dir / "SegmentationObject" / f"{image_id}.png", masks, image.height, image.width
             )
         text = _xml(image_id, file_name, image, dataset, segmented)
-        (out_dir / "Annotations" / f"{image_id}.xml").write_text(text, encoding="utf-8")
+        atomic_write_text(out_dir / "Annotations" / f"{image_id}.xml", text)
         if image.split:
             split_ids.setdefault(image.split, []).append(image_id)
     if keypoints:
@@ -125,8 +126,6 @@ def write_voc(
         if "train" in split_ids and "val" in split_ids and "trainval" not in split_ids:
             split_ids["trainval"] = split_ids["train"] + split_ids["val"]
         for split, ids in split_ids.items():
-            (main / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
-    (out_dir / "classes.txt").write_text(
-        "".join(f"{n}\n" for n in dataset.classes), encoding="utf-8"
-    )
+            atomic_write_text(main / f"{split}.txt", "".join(f"{i}\n" for i in ids))
+    atomic_write_text(out_dir / "classes.txt", "".join(f"{n}\n" for n in dataset.classes))
     return out_dir

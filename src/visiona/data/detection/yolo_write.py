@@ -24,6 +24,7 @@ from visiona.data.detection.annotations import (
 from visiona.data.detection.masks import merge_polygons, object_polygons
 from visiona.data.detection.yolo_yaml import SPLIT_KEYS
 from visiona.errors import UsageError
+from visiona.io.atomic import atomic_write_text
 
 LABEL_KINDS = ("boxes", "polygons")
 """What :func:`write_yolo` writes per object: ``boxes`` (detection) or ``polygons`` (segmentation)."""
@@ -142,8 +143,7 @@ def write_yolo(
             holes_lost += holes
             lines.append(line)
         label = out_dir / "labels" / PurePosixPath(relpath).with_suffix(".txt")
-        label.parent.mkdir(parents=True, exist_ok=True)
-        label.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+        atomic_write_text(label, "".join(f"{line}\n" for line in lines))
         folder = "images/" + relpath.parts[0] if image.split else "images"
         key = _split_key(image.split) if image.split else "train"
         if folder not in split_folders.setdefault(key, []):
@@ -201,5 +201,5 @@ def write_yolo(
         "# Paths are relative to this file's folder; labels/ mirrors images/.\n"
     )
     text = yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, default_flow_style=False)
-    (out_dir / "data.yaml").write_text(header + text, encoding="utf-8")
+    atomic_write_text(out_dir / "data.yaml", header + text)
     return out_dir

@@ -19,6 +19,7 @@ import numpy as np
 from visiona.data.packaged.registry import DatasetBuilder, get_builder
 from visiona.data.packaged.sources import Arrays
 from visiona.errors import UsageError
+from visiona.io.atomic import atomic_write_text
 
 SPLITS = ("train", "test")
 MANIFEST = "dataset.json"
@@ -237,9 +238,7 @@ def _readme_text(info: dict) -> str:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def make_dataset(

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from visiona.errors import UsageError, VisionaError
+from visiona.io.atomic import atomic_write_bytes
 from visiona.models.onnx.convert import DEFAULT_OPSET, to_onnx
 from visiona.models.onnx.format import INPUT_NAME, OnnxModel
 
@@ -184,9 +185,7 @@ def export_onnx(
                 hint="try another --opset, or the other exporter (--dynamo / no --dynamo)",
             )
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(exported.model_bytes)
-    partial.replace(path)
+    atomic_write_bytes(path, exported.model_bytes)
     return ExportReport(
         path=path,
         size_bytes=len(exported.model_bytes),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +17,7 @@ from lightning.pytorch.callbacks import Checkpoint
 from torch.utils.data import Sampler
 
 from visiona.errors import VisionaError
+from visiona.io.atomic import atomic_path, atomic_write_text
 from visiona.weights.checkpoint import save_checkpoint
 
 if TYPE_CHECKING:
@@ -54,6 +55,61 @@ class EpochSeededSampler(Sampler[int]):
         return self.size
 
 
+class DamagedCheckpointError(VisionaError):
+    """``checkpoints/last.ckpt`` of a run cannot be resumed (empty, truncated, not ours)."""
+
+
+def _load_state(ckpt: Path) -> Any:
+    """``torch.load(weights_only=True)``, memory-mapped when the file format allows it."""
+    try:
+        return torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True)
+    except RuntimeError as exc:
+        if "mmap" not in str(exc):
+            raise
+        return torch.load(ckpt, map_location="cpu", weights_only=True)
+
+
+def check_resumable(ckpt: Path, task: str) -> None:
+    """Refuses a ``last.ckpt`` that is not a complete Lightning checkpoint written by visiona.
+
+    Only ever read with ``torch.load(weights_only=True)``: tensors and plain containers, never
+    arbitrary pickled objects. Memory-mapped where possible, so big models are not read twice.
+
+    Raises:
+        DamagedCheckpointError: One line naming the file, and how to go on (exit code 1).
+    """
+    run_dir = ckpt.parent.parent
+    weights = run_dir / "last.safetensors"
+    hints = []
+    if weights.is_file():
+        hints.append(
+            f"start a new run from its last weights: visiona train {task} --model {weights} "
+            "(same --data; the optimizer state is lost)"
+        )
+    hints.append(f"or start fresh without --resume (and delete {run_dir} if it is of no use)")
+    try:
+        size = ckpt.stat().st_size
+    except OSError as exc:
+        raise DamagedCheckpointError(f"{ckpt}: cannot read it ({exc.strerror})", hints) from None
+    reason = None
+    if size == 0:
+        reason = "the file is empty (0 bytes)"
+    else:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch's notes on foreign pickle protocols
+                state = _load_state(ckpt)
+        except Exception as exc:  # any damage: truncated zip, foreign pickle, not a checkpoint
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            reason = f"truncated, damaged or not a visiona training checkpoint ({first[:160]})"
+        else:
+            required = {"state_dict", "optimizer_states", "epoch", "callbacks"}
+            if not isinstance(state, dict) or not required <= state.keys():
+                reason = "not a visiona training checkpoint (no Lightning training state in it)"
+    if reason is not None:
+        raise DamagedCheckpointError(f"cannot resume from {ckpt}: {reason}", hints)
+
+
 class NonFiniteLossGuard(pl.Callback):
     """Stops at the first NaN/inf training loss with a message saying what to try."""
 
@@ -69,10 +125,64 @@ class NonFiniteLossGuard(pl.Callback):
             )
 
 
+class DivergenceWatch(pl.Callback):
+    """Warns when the training loss explodes while staying finite (an absurd learning rate).
+
+    The reference is the loss of the very first training batch, before any update (about
+    ln(classes) for a fresh classifier): an epoch whose mean training loss is ``factor`` times
+    higher has diverged. One warning is given, at the first such epoch, through ``report``; the
+    message stays in :attr:`messages` for the final summary.
+
+    Args:
+        report: Called with the warning text (e.g. a console's print); default
+            :func:`warnings.warn` with a ``RuntimeWarning``.
+        factor: How many times the starting loss counts as diverged (two orders of magnitude).
+    """
+
+    def __init__(self, report: Any = None, factor: float = 100.0) -> None:
+        self.report = report
+        self.factor = factor
+        self.reference: float | None = None
+        self.messages: list[str] = []
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"reference": self.reference, "messages": list(self.messages)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.reference = state.get("reference")
+        self.messages = list(state.get("messages", []))
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, module: pl.LightningModule, outputs: Any, batch: Any, index: int
+    ) -> None:
+        if self.reference is not None:
+            return
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        if loss is not None:
+            value = float(loss.detach())
+            if math.isfinite(value) and value > 0:
+                self.reference = value
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        value = trainer.callback_metrics.get("train/loss")
+        if value is None or self.reference is None or self.messages:
+            return
+        loss = float(value)
+        if math.isfinite(loss) and loss > self.factor * self.reference:
+            message = (
+                f"the training loss diverged: {loss:.3g} at epoch {trainer.current_epoch + 1}, "
+                f"{loss / self.reference:.2g}x its starting value {self.reference:.3g}; the "
+                "saved checkpoints are probably useless (lower --lr, e.g. by 10x, and train again)"
+            )
+            self.messages.append(message)
+            if self.report is not None:
+                self.report(message)
+            else:
+                warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+
 def _atomic_json(path: Path, data: dict[str, Any]) -> None:
-    partial = path.with_name(path.name + ".part")
-    partial.write_text(json.dumps(data, indent=2, sort_keys=True))
-    os.replace(partial, path)
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 class RunArtifacts(Checkpoint):
@@ -153,9 +263,8 @@ class RunArtifacts(Checkpoint):
                             self.arch_options, outputs)  # fmt: skip
         state_dir = self.run_dir / "checkpoints"
         state_dir.mkdir(exist_ok=True)
-        partial = state_dir / "last.ckpt.part"
-        trainer.save_checkpoint(partial, weights_only=False)
-        os.replace(partial, state_dir / "last.ckpt")
+        with atomic_path(state_dir / "last.ckpt") as partial:
+            trainer.save_checkpoint(partial, weights_only=False)
         # The JSON files come last: once last.json names an epoch, everything needed to resume
         # from it is on disk (a Ctrl-C right after it appears must leave a resumable run).
         if improved:

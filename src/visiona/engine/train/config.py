@@ -200,4 +200,6 @@ def load_yaml_config(path: Path) -> dict[str, Any]:
 def save_yaml_config(config: TrainConfig, path: Path) -> None:
     import yaml
 
-    path.write_text(yaml.safe_dump(config.to_dict(), sort_keys=True))
+    from visiona.io.atomic import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=True))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from visiona.engine.train.config import TrainConfig, save_yaml_config
 from visiona.engine.train.run import PreparedRun, epoch_seeded_loaders, new_run_dir, read_metrics
 from visiona.errors import UsageError
+from visiona.io.atomic import atomic_write_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -165,7 +166,7 @@ def prepare_detection_run(
         run_dir = new_run_dir(Path(config.project), config.name, config.task)
         config.name = run_dir.name
         save_yaml_config(config, run_dir / "config.yaml")
-        (run_dir / "split.json").write_text(splits.to_json())
+        atomic_write_text(run_dir / "split.json", splits.to_json())
     classes = splits.dataset.classes
     base = f"; base weights {loaded.weights.full_name}: {loaded.weights.license}"
     record = Weights(

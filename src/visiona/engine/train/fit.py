@@ -24,6 +24,7 @@ from visiona.data.folder import DataSplits, load_splits
 from visiona.engine.train.config import TrainConfig, load_yaml_config, save_yaml_config
 from visiona.engine.train.run import PreparedRun, epoch_seeded_loaders, new_run_dir, read_metrics
 from visiona.errors import ExitCode, InputNotFoundError, UsageError, VisionaError
+from visiona.io.atomic import atomic_write_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -46,6 +47,8 @@ class TrainResult:
     interrupted: bool = False
     task: str = "classify"
     problems: list[Any] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Problems noticed during training (a diverged loss), repeated in the final summary."""
 
 
 def resume_config(run_dir: Path, overrides: dict[str, Any]) -> TrainConfig:
@@ -148,7 +151,7 @@ def prepare_run(
         run_dir = new_run_dir(Path(config.project), config.name, config.task)
         config.name = run_dir.name
         save_yaml_config(config, run_dir / "config.yaml")
-        (run_dir / "split.json").write_text(splits.to_json())
+        atomic_write_text(run_dir / "split.json", splits.to_json())
 
     seed_for_epoch(config.seed, -1)
     train_samples, bad_train = check_images(
@@ -283,15 +286,25 @@ def _train(
 ) -> TrainResult:
     import torch
 
-    from visiona.engine.train.callbacks import NonFiniteLossGuard
+    from visiona.engine.train.callbacks import (
+        DivergenceWatch,
+        NonFiniteLossGuard,
+        check_resumable,
+    )
 
+    if resume is not None:
+        check_resumable(resume / "checkpoints" / "last.ckpt", config.task)
     if config.task == "classify":
         run = prepare_run(config, resume=resume, console=console)
     else:
         from visiona.engine.train.detect_run import prepare_detection_run
 
         run = prepare_detection_run(config, resume=resume, console=console)
-    callbacks: list[Any] = [run.artifacts, NonFiniteLossGuard(), *extra_callbacks]
+    report = None
+    if console is not None:
+        report = lambda text: console.print(f"warning: {text}", markup=False)  # noqa: E731
+    watch = DivergenceWatch(report)
+    callbacks: list[Any] = [run.artifacts, NonFiniteLossGuard(), watch, *extra_callbacks]
     if config.patience > 0:
         from lightning.pytorch.callbacks import EarlyStopping
 
@@ -340,6 +353,7 @@ def _train(
         interrupted=trainer.interrupted,
         task=config.task,
         problems=run.problems,
+        warnings=list(watch.messages),
     )
 
 

@@ -32,6 +32,7 @@ import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from visiona.serve.errors import MAX_JSON_DEPTH, json_depth
 from visiona.serve.models import ServedModel
 from visiona.serve.protocols.errors import ProtocolError, status_of
 from visiona.serve.protocols.tensors import batch_outputs, output_specs, to_json_safe
@@ -244,6 +245,8 @@ def _split_body(body: bytes, header_length: str | None) -> tuple[dict[str, Any],
         head, binary = body[:size], body[size:]
     else:
         head, binary = body, b""
+    if json_depth(head) > MAX_JSON_DEPTH:
+        raise ProtocolError(400, f"the inference request is nested deeper than {MAX_JSON_DEPTH}")
     try:
         payload = json.loads(head)
     except (ValueError, RecursionError):

@@ -33,6 +33,7 @@ import numpy as np
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from visiona.serve.errors import MAX_JSON_DEPTH, json_depth
 from visiona.serve.limits import Limits
 from visiona.serve.models import ServedModel
 from visiona.serve.protocols.errors import ProtocolError, status_of, use_string_errors
@@ -198,6 +199,8 @@ async def read_request(request: Request) -> dict[str, Any] | None:
     if b'"instances"' not in body and b'"inputs"' not in body:
         return None
     try:
+        if json_depth(body) > MAX_JSON_DEPTH:
+            raise ValueError("too deep")
         payload = json.loads(body)
     except (ValueError, RecursionError):
         if content_type != "application/json":
