@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from visiona.cli.output import OutputNamer, stderr_console, stdout_console
+from visiona.cli.output import OutputNamer, scanned_folders, stderr_console, stdout_console
 from visiona.errors import UsageError
 
 app = typer.Typer(
@@ -81,7 +81,8 @@ def cam(
     from visiona.engine.explain.cam import explain_images
 
     files = expand_inputs(images)
-    namer = OutputNamer(save, files)
+    tag = method.lower().replace("+", "p")
+    namer = OutputNamer(save, files, task=tag, scanned=scanned_folders(images))
     loaded = _load(model, random_init, weights)
     err = stderr_console()
     results, saved, failed = [], [], 0
@@ -94,8 +95,7 @@ def cam(
                 err.print(f"error: {image}", markup=False)
                 failed += 1
                 continue
-            stem = Path(source).stem or "image"
-            path = namer.path_for(f"{stem}_{explanation.method.replace('+', 'p')}.png")
+            path = namer.path_for(source)
             Image.fromarray(explanation.draw(image.array)).save(path)
             saved.append(path)
             results.append(explanation)
