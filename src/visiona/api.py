@@ -153,7 +153,7 @@ def explain(
     inputs: Any,
     *,
     model: str | Path | None = None,
-    method: str = "gradcam",
+    method: str | None = None,
     target: str | int | None = None,
     layer: str | None = None,
     pretrained: bool = True,
@@ -178,7 +178,7 @@ def explain(
     Raises:
         ImageLoadError: An input is not a readable image.
     """
-    from visiona.engine.explain.cam import explain_images
+    from visiona.engine.explain import explain_images
     from visiona.errors import ImageLoadError
     from visiona.models.load import load_model as _load
 

@@ -244,3 +244,23 @@ def test_python_api_explains_and_the_result_round_trips(photos) -> None:
     assert np.abs(back.heatmap - explanation.heatmap).max() <= 1 / 255 + 1e-6
     overlay = explanation.draw(np.zeros((400, 600, 3), np.uint8))
     assert overlay.shape == (400, 600, 3) and overlay.max() > 0
+
+
+def test_detector_eigencam_explains_one_box_at_image_size() -> None:
+    """A detector's backbone pyramid is stacked into one map; the explained box is the ranked
+    detection asked for, and the heat map covers the whole photo (detectors see it unresized).
+    With random weights only the mechanics are checked, not where the map peaks."""
+    from visiona.engine.explain import DetectorCamExplainer, make_explainer
+    from visiona.models.load import load_model
+
+    model = load_model("fasterrcnn_small", task="detect", pretrained=False)
+    explainer = make_explainer(model, conf=0.0)
+    assert isinstance(explainer, DetectorCamExplainer) and explainer.method == "eigencam"
+    image = load_image(np.random.default_rng(0).integers(0, 255, (96, 128, 3), dtype=np.uint8))
+    first = explainer.explain(image)
+    assert first.heatmap.shape == (96, 128) and first.layer == "backbone" and first.target == 0
+    assert first.heatmap.max() > 0.5
+    with pytest.raises(UsageError, match=r"--target 10000: the image has \d+ detections"):
+        explainer.explain(image, target=10_000)
+    with pytest.raises(UsageError, match=r"no detection scores 1\.0 or more"):
+        DetectorCamExplainer(model, conf=1.0).explain(image)

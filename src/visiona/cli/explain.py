@@ -49,13 +49,19 @@ def cam(
     images: list[str] = typer.Argument(..., help="Images, folders or globs."),
     model: str = _MODEL,
     method: str = typer.Option(
-        "gradcam",
+        None,
         "--method",
-        help="gradcam, gradcam++, xgradcam, layercam, eigencam, eigengradcam, hirescam, "
-        "scorecam or ablationcam.",
+        help="gradcam (classifiers' default), gradcam++, xgradcam, layercam, eigencam "
+        "(detectors' default), eigengradcam, hirescam, scorecam or ablationcam.",
     ),
     target: str = typer.Option(
-        None, "--target", help="Class to explain, by name or index (default: the top-1)."
+        None,
+        "--target",
+        help="Class to explain, by name or index (default: the top-1); for detectors the "
+        "detection's rank (default 0, the highest score).",
+    ),
+    conf: float = typer.Option(
+        None, "--conf", min=0.0, max=1.0, help="Detectors: lowest score of a box to explain."
     ),
     layer: str = typer.Option(
         None, "--layer", help="Layer to use (default: chosen per architecture; see --layers)."
@@ -70,7 +76,7 @@ def cam(
     max_pixels: int = typer.Option(None, "--max-pixels", help="Decoding limit per image."),
     as_json: bool = typer.Option(False, "--json", help="Print the explanations as JSON."),
 ) -> None:
-    """Grad-CAM family heat maps: which pixels drove a classifier's prediction.
+    """Grad-CAM family heat maps: which pixels drove a classifier's (or detector's) prediction.
 
     Example: visiona explain cam cat.jpg -m efficientnet_lite0 --method gradcam++
     Exit codes: 0 ok, 1 some images could not be read, 2 bad usage.
@@ -78,7 +84,7 @@ def cam(
     from PIL import Image
 
     from visiona.data.sources import expand_inputs
-    from visiona.engine.explain.cam import explain_images
+    from visiona.engine.explain import explain_images
 
     files = expand_inputs(images)
     tag = method.lower().replace("+", "p")
@@ -86,11 +92,15 @@ def cam(
     loaded = _load(model, random_init, weights)
     err = stderr_console()
     results, saved, failed = [], [], 0
-    with err.status(f"explaining with {method}"):
+    options: dict[str, Any] = {"method": method}
+    if conf is not None:
+        options["conf"] = conf
+    if layer is not None or aug_smooth or eigen_smooth:
+        options.update(layer=layer, aug_smooth=aug_smooth, eigen_smooth=eigen_smooth)
+    with err.status("explaining"):
         for source, explanation, image in explain_images(
-            loaded, files, target=target, max_pixels=max_pixels, method=method, layer=layer,
-            aug_smooth=aug_smooth, eigen_smooth=eigen_smooth,
-        ):  # fmt: skip
+            loaded, files, target=target, max_pixels=max_pixels, **options
+        ):
             if explanation is None:
                 err.print(f"error: {image}", markup=False)
                 failed += 1

@@ -9,7 +9,6 @@ original image (undoing the resize and the centre crop), so the overlay lines up
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -231,26 +230,3 @@ class _quiet_progress:  # noqa: N801 - used as a context manager
             os.environ.pop("TQDM_DISABLE", None)
         else:
             os.environ["TQDM_DISABLE"] = self._old
-
-
-def explain_images(
-    model: LoadedModel,
-    inputs: Any,
-    *,
-    target: str | int | None = None,
-    max_pixels: int | None = None,
-    **options: Any,
-) -> Iterator[tuple[str, Explanation | None, Any]]:
-    """Yield ``(source, explanation or None, image or error)`` for every input image."""
-    from visiona.data.sources import gather_inputs
-    from visiona.errors import ImageLoadError
-    from visiona.io.images import load_image
-
-    explainer = CamExplainer(model, **options)
-    for item in gather_inputs(inputs):
-        try:
-            image = load_image(item, max_pixels=max_pixels)
-        except ImageLoadError as error:
-            yield error.source, None, error
-            continue
-        yield image.source, explainer.explain(image, target), image
