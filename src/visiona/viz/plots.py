@@ -336,16 +336,19 @@ def plot_lr_finder(
     losses: Sequence[float],
     suggestion: float | None,
     path: str | Path,
+    raw_losses: Sequence[float] | None = None,
 ) -> Path:
-    """Plot an LR-range test: loss against learning rate on a log x-axis.
+    """Plot an LR-range test: loss against learning rate on a log x-axis spanning every rate
+    tried.
 
     When the loss diverges at the end, the y-axis is cut at 1.5× the range before the minimum.
 
     Args:
         lrs: Learning rates tried ``(K,)``.
-        losses: Loss at each rate ``(K,)``; non-finite values (diverged runs) are left out.
+        losses: (Smoothed) loss at each rate ``(K,)``; non-finite values are left out.
         suggestion: Suggested learning rate, marked with a dashed line, or ``None``.
         path: Output PNG file.
+        raw_losses: Each step's unsmoothed loss ``(K,)``, drawn faintly behind the curve.
 
     Returns:
         ``path``.
@@ -357,15 +360,22 @@ def plot_lr_finder(
     values = np.asarray(losses, dtype=np.float64).reshape(-1)
     if rates.shape != values.shape:
         raise ValueError(f"{rates.size} learning rates but {values.size} losses")
+    all_rates = rates[np.isfinite(rates) & (rates > 0)]
+    raw = None if raw_losses is None else np.asarray(raw_losses, dtype=np.float64).reshape(-1)
     keep = np.isfinite(rates) & np.isfinite(values) & (rates > 0)
-    rates, values = rates[keep], values[keep]
     figure = _figure(6.0, 4.2)
     axes = figure.add_subplot()
-    if rates.size == 0:
+    if not keep.any():
         _no_data(axes)
         return _save(figure, path)
-    axes.plot(rates, values, color="tab:blue")
+    if raw is not None and raw.shape == rates.shape:
+        shown = keep & np.isfinite(raw)
+        axes.plot(rates[shown], raw[shown], color="tab:blue", alpha=0.25, linewidth=0.8,
+                  label="loss per step")  # fmt: skip
+    rates, values = rates[keep], values[keep]
+    axes.plot(rates, values, color="tab:blue", label="smoothed loss")
     axes.set_xscale("log")
+    axes.set_xlim(float(all_rates.min()), float(all_rates.max()))
     # Keep the useful part readable: a diverging tail would squash the curve to a flat line.
     lowest = int(np.argmin(values))
     top, bottom = float(values[: lowest + 1].max()), float(values[lowest])
@@ -378,8 +388,8 @@ def plot_lr_finder(
         axes.axvline(suggestion, color="tab:red", linestyle="--", linewidth=1)
         axes.plot(rates[nearest], values[nearest], "o", color="tab:red",
                   label=f"suggested lr = {suggestion:.2e}")  # fmt: skip
-        axes.legend(fontsize=8)
         title += f" (suggested {suggestion:.2e})"
+    axes.legend(fontsize=8)
     axes.set_xlabel("learning rate (log scale)")
     axes.set_ylabel("loss")
     axes.set_title(title)
