@@ -1,10 +1,16 @@
-"""Training callbacks: run artefacts (best/last checkpoints), a NaN guard, a seeded sampler."""
+"""Training callbacks: run artefacts (best/last checkpoints), a NaN guard, a seeded sampler,
+progress (a Rich bar on terminals, one plain line per epoch elsewhere) and loggers.
+
+Epochs are counted from 1 everywhere a person reads them: the bar, the per-epoch lines, the logs
+(CSV and TensorBoard ``epoch``), the checkpoints' JSON, curves and messages.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -13,13 +19,16 @@ from typing import TYPE_CHECKING, Any
 import lightning.pytorch as pl
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import Checkpoint
+from lightning.pytorch.callbacks import Checkpoint, RichProgressBar
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch.utils.data import Sampler
 
 from visiona.errors import VisionaError
 from visiona.weights.checkpoint import save_checkpoint
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from visiona.weights.record import Weights
 
 
@@ -157,3 +166,63 @@ class RunArtifacts(Checkpoint):
         partial = state_dir / "last.ckpt.part"
         trainer.save_checkpoint(partial, weights_only=False)
         os.replace(partial, state_dir / "last.ckpt")
+
+
+class EpochProgressBar(RichProgressBar):
+    """Lightning's Rich bar counting epochs from 1 (``Epoch 3/15``) and without ``v_num``."""
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        text = f"Epoch {current_epoch + 1}"
+        if self.trainer.max_epochs is not None and self.trainer.max_epochs > 0:
+            text += f"/{self.trainer.max_epochs}"
+        return f"{text:{len(self.validation_description)}}"
+
+    def get_metrics(self, trainer: pl.Trainer, module: pl.LightningModule) -> dict[str, Any]:
+        items = super().get_metrics(trainer, module)
+        items.pop("v_num", None)
+        return items
+
+
+def epoch_summary(metrics: dict[str, float]) -> str:
+    """``train/loss 0.1234  val/acc 0.9500 ...``: the training loss and every validation value."""
+    shown = [k for k in sorted(metrics) if k == "train/loss" or k.startswith("val/")]
+    return "  ".join(f"{name} {metrics[name]:.4f}" for name in shown)
+
+
+class EpochLines(pl.Callback):
+    """One plain line per finished epoch (``epoch 3/15 (2.1 s): train/loss ...``), for output
+    that is not a terminal (logs, CI, ``make demo``) where a live bar would be garbage."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._started = time.perf_counter()
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self._started = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+        seconds = time.perf_counter() - self._started
+        total = f"/{trainer.max_epochs}" if trainer.max_epochs and trainer.max_epochs > 0 else ""
+        self.console.print(
+            f"epoch {trainer.current_epoch + 1}{total} ({seconds:.1f} s): {epoch_summary(metrics)}",
+            markup=False,
+            highlight=False,
+        )
+
+
+class _OneBasedEpochs:
+    """Logger mixin: Lightning logs ``epoch`` counted from 0; people count from 1."""
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        if "epoch" in metrics:
+            metrics = {**metrics, "epoch": metrics["epoch"] + 1}
+        super().log_metrics(metrics, step)  # type: ignore[misc]
+
+
+class RunCSVLogger(_OneBasedEpochs, CSVLogger):
+    """CSVLogger with 1-based epochs."""
+
+
+class RunTensorBoardLogger(_OneBasedEpochs, TensorBoardLogger):
+    """TensorBoardLogger with 1-based epochs."""

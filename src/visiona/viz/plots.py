@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -267,6 +268,19 @@ def read_training_metrics(metrics_csv: str | Path) -> TrainingMetrics:
     return TrainingMetrics(x_label="step" if use_steps else "epoch", series=series)
 
 
+def _expand(names: Sequence[str], metrics: TrainingMetrics) -> list[str]:
+    """Panel metric names with ``*`` patterns (``train/loss_*``) replaced by the logged series
+    they match (sorted), without duplicates."""
+    import fnmatch
+
+    logged = sorted({re.sub(r"_(epoch|step)$", "", key) for key in metrics.series})
+    expanded: list[str] = []
+    for name in names:
+        matches = fnmatch.filter(logged, name) if "*" in name else [name]
+        expanded += [match for match in matches if match not in expanded]
+    return expanded
+
+
 def plot_training_curves(
     metrics_csv: str | Path,
     path: str | Path,
@@ -282,7 +296,7 @@ def plot_training_curves(
         metrics_csv: A Lightning CSVLogger ``metrics.csv``.
         path: Output PNG file.
         panels: ``(title, metric names)`` per panel, instead of loss and accuracy (e.g. a
-            detector's loss and mAP).
+            detector's loss and mAP); a name may be a pattern (``train/loss_*``).
 
     Returns:
         ``path``.
@@ -301,7 +315,7 @@ def plot_training_curves(
     for index, (ylabel, names) in enumerate(panels):
         axes = figure.add_subplot(1, count, index + 1)
         drawn = False
-        for name in names:
+        for name in _expand(names, metrics):
             found = metrics.get(name)
             if found is not None:
                 axes.plot(*found, marker="o", markersize=3, label=name)
@@ -319,7 +333,8 @@ def plot_training_curves(
         axes = figure.add_subplot(1, count, count)
         values = np.concatenate([y for _, y in rates.values()])
         for name, (x, y) in sorted(rates.items()):
-            axes.plot(x, y, marker="o", markersize=3, label=name.removeprefix("lr-"))
+            label = name.removeprefix("lr-").replace("/", " ")
+            axes.plot(x, y, marker="o", markersize=3, label=f"lr ({label})")
         if values.min() > 0 and values.max() / values.min() > 20:
             axes.set_yscale("log")
         axes.legend(fontsize=8)
