@@ -92,11 +92,32 @@ def _build_predictor(source: str, task: str | None, pretrained: bool) -> tuple[A
     return Predictor.load(source, task=task, pretrained=pretrained, batch_size=1), task
 
 
+def _packaged_record(task: str, backend: str) -> Any:
+    """The packaged weights record of a perception model (for its description and license)."""
+    from visiona.models.packaged import PACKAGED_WEIGHTS
+
+    records = [w for w in PACKAGED_WEIGHTS.values() if w.task == task]
+    for record in records:
+        if backend in (record.tag, record.model) or record.model.startswith(backend):
+            return record
+    return records[0] if records else None
+
+
 def _model_info(predictor: Any, task: str) -> dict[str, Any]:
+    """What the page and ``GET /v1/models`` show: classes, input size, source, license."""
     model = getattr(predictor, "model", None)
     weights = getattr(model, "weights", None)
     if weights is None:  # perception models: packaged, own preprocessing
-        return {"classes": [], "input_size": None, "backend": getattr(predictor, "backend", "")}
+        backend = str(getattr(predictor, "backend", ""))
+        record = _packaged_record(task, backend)
+        return {
+            "classes": [],
+            "input_size": None,
+            "backend": backend,
+            "description": record.description if record else "",
+            "license": record.license if record else "",
+            "origin": record.urls[0] if record and record.urls else "",
+        }
     size = getattr(weights.preprocessing, "input_size", None)
     return {
         "classes": list(weights.class_names),
@@ -104,6 +125,9 @@ def _model_info(predictor: Any, task: str) -> dict[str, Any]:
         "backend": type(predictor.backend).__name__,
         "architecture": model.architecture,
         "weights": weights.full_name,
+        "description": weights.description,
+        "license": weights.license,
+        "origin": weights.urls[0] if weights.urls else "",
     }
 
 
