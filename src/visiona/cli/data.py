@@ -58,6 +58,11 @@ def make(
     max_objects: int = typer.Option(
         None, "--max-objects", min=1, help="shapes: most shapes per image (default 4)."
     ),
+    keypoints: bool = typer.Option(
+        False,
+        "--keypoints",
+        help="shapes: also label each shape's top/bottom/left/right points (train keypoints).",
+    ),
 ) -> None:
     """Write a data set as DIR/train/<class>/*.png and DIR/test/<class>/*.png, offline.
 
@@ -84,6 +89,7 @@ def make(
             seed=seed,
             val_fraction=test_fraction,
             overwrite=overwrite,
+            keypoints=keypoints,
         )
         return
     if name not in BUILDERS:
@@ -91,7 +97,11 @@ def make(
         raise unknown_name_error(
             "data set", name, [*BUILDERS, "shapes"], f"known: {known} (see: visiona data list)"
         )
-    for option, value in (("--images", num_images), ("--max-objects", max_objects)):
+    for option, value in (
+        ("--images", num_images),
+        ("--max-objects", max_objects),
+        ("--keypoints", keypoints or None),
+    ):
         if value is not None:
             raise UsageError(f"{option} only applies to shapes")
     image_format = image_format or "png"
@@ -201,6 +211,7 @@ def _make_shapes(
     seed: int,
     val_fraction: float,
     overwrite: bool,
+    keypoints: bool = False,
 ) -> None:
     """``visiona data make shapes``: write the synthetic detection set and print its counts."""
     from rich.table import Table
@@ -216,6 +227,7 @@ def _make_shapes(
         fmt=fmt,
         val_fraction=val_fraction,
         overwrite=overwrite,
+        keypoints=keypoints,
     )
     splits = list(report.images)
     table = Table(title=f"shapes ({report.format}): {report.image_size}×{report.image_size} px RGB")
