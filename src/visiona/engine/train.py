@@ -368,6 +368,13 @@ def _train(
         callbacks.append(LearningRateMonitor(logging_interval="epoch"))
     trainer = make_trainer(config, run.run_dir, callbacks, console, progress)
     ckpt = run.run_dir / "checkpoints" / "last.ckpt" if resume is not None else None
+    if ckpt is not None and console is not None:
+        done = int(_read_metrics(run.run_dir / "last.json").get("epoch", 0))
+        console.print(
+            f"resuming {run.run_dir} at epoch {done + 1} of {config.epochs} "
+            f"(epochs 1-{done} are done)",
+            markup=False,
+        )
     sigint = signal.getsignal(signal.SIGINT)
     try:
         trainer.fit(run.module, run.train_loader, run.val_loader, ckpt_path=ckpt, weights_only=True)
