@@ -1,4 +1,4 @@
-"""`make demo`: the offline tour of what visiona does today (about 2-3 minutes on 2 CPU cores).
+"""`make demo`: the offline tour of what visiona does today (about 2 minutes on 2 idle CPU cores).
 
 1. Writes scikit-learn's handwritten digits as an image folder (train/ and held-out test/).
 2. Trains the course's from-scratch CNN on it (Lightning; curves, checkpoints, logs).
