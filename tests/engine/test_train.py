@@ -282,7 +282,7 @@ def test_checkpoint_metrics_belong_to_their_epoch(colours, tmp_path) -> None:
     last = json.loads((result.run_dir / "last.json").read_text())
     with open(result.run_dir / "logs" / "metrics.csv") as handle:
         rows = list(csv.DictReader(handle))
-    epoch_two = [r for r in rows if r["epoch"] == "1" and r.get("train/loss")]
+    epoch_two = [r for r in rows if r["epoch"] == "2" and r.get("train/loss")]
     assert last["epoch"] == 2
     assert last["metrics"]["train/loss"] == pytest.approx(float(epoch_two[0]["train/loss"]))
 

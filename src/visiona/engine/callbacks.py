@@ -7,9 +7,12 @@ Epochs are counted from 1 everywhere a person reads them: the bar, the per-epoch
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -84,6 +87,23 @@ def _atomic_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(partial, path)
 
 
+@contextlib.contextmanager
+def _ctrl_c_after() -> Iterator[None]:
+    """Hold Ctrl-C until the block ends: an epoch's files (JSON, weights, ``last.ckpt``) are
+    written all or none, so "epochs 1-N are saved" always means resumable."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+        if received:
+            raise KeyboardInterrupt
+
+
 class RunArtifacts(Checkpoint):
     """At the end of each epoch: ``last.safetensors`` (+ JSON), ``best.safetensors`` when the
     monitored metric improves, and Lightning's full state in ``checkpoints/last.ckpt`` for
@@ -139,6 +159,12 @@ class RunArtifacts(Checkpoint):
                 "no checkpoint was written for this state",
                 hint="lower --lr or check the data",
             )
+        with _ctrl_c_after():
+            self._save(trainer, module, metrics)
+
+    def _save(
+        self, trainer: pl.Trainer, module: pl.LightningModule, metrics: dict[str, float]
+    ) -> None:
         epoch = trainer.current_epoch + 1
         record = replace(self.record, metrics={**metrics, "epoch": epoch})
         network = module.network

@@ -410,7 +410,7 @@ function selectTab(json) {
 }
 
 function firstImage(items) {
-  for (const item of items || []) {
+  for (const item of Array.from(items || [])) {  // FileList or DataTransferItemList
     const file = item.getAsFile ? (item.kind === "file" ? item.getAsFile() : null) : item;
     if (file) return file;
   }
