@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from visiona.engine.onnx_backend import available_cores, session_for
+from visiona.engine.predict.onnx_backend import available_cores, session_for
 
 BATCH = 16
 
@@ -96,7 +96,7 @@ def ort_model_only(module: torch.nn.Module, threads: int, batches: int) -> Calla
 
 
 def visiona_predict(model: Any, paths: list[Path], backend: str | None) -> Callable[[], int]:
-    from visiona.engine.predict import Predictor
+    from visiona.engine.predict.predictor import Predictor
 
     predictor = Predictor(model, backend=backend, batch_size=BATCH, device="cpu")
     predictor.predict(paths[:BATCH])  # warm-up
@@ -151,7 +151,7 @@ TIMM_NAMES = {"resnet50": "resnet50", "mobilenet_v3_large": "mobilenetv3_large_1
 
 
 def classification(args: argparse.Namespace, paths: list[Path], tmp: Path) -> list[dict]:
-    from visiona.engine.export import export_onnx
+    from visiona.engine.export.onnx import export_onnx
     from visiona.models.load import load_model
 
     rows = []
@@ -201,7 +201,7 @@ def yolo(args: argparse.Namespace, paths: list[Path], tmp: Path) -> list[dict]:
     except ImportError:
         print("ultralytics not installed: YOLO comparison skipped")
         return []
-    from visiona.engine.predict import Predictor
+    from visiona.engine.predict.predictor import Predictor
     from visiona.models.load import load_model
 
     torch.manual_seed(0)

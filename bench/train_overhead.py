@@ -36,8 +36,8 @@ def make_folder(root: Path, classes: int, per_class: int, size: int = 32) -> Pat
 def bare_loop(config, epochs: int) -> float:
     """The same work written as a plain PyTorch loop; returns seconds per epoch."""
     from visiona.data.folder import load_splits
-    from visiona.engine.train import _loaders, _prepare_model
-    from visiona.engine.training_module import seed_for_epoch
+    from visiona.engine.train.fit import _loaders, _prepare_model
+    from visiona.engine.train.module import seed_for_epoch
 
     splits = load_splits(config.data, seed=config.seed)
     seed_for_epoch(config.seed, -1)
@@ -68,7 +68,7 @@ def visiona_run(config, epochs: int) -> float:
     """`visiona train` through its Python entry point; returns seconds per fitted epoch."""
     import lightning.pytorch as pl
 
-    from visiona.engine.train import train_classifier
+    from visiona.engine.train.fit import train_classifier
 
     class EpochTimer(pl.Callback):
         def on_train_start(self, trainer, module):
@@ -93,7 +93,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
 
-    from visiona.engine.config import TrainConfig
+    from visiona.engine.train.config import TrainConfig
 
     with tempfile.TemporaryDirectory() as tmp:
         data = make_folder(Path(tmp) / "data", args.classes, args.images_per_class)

@@ -29,9 +29,9 @@ def main() -> None:
 
     from visiona.data.builders import make_dataset
     from visiona.data.folder import scan_folder
-    from visiona.engine.config import TrainConfig
-    from visiona.engine.evaluate import evaluate_classifier
-    from visiona.engine.train import train_classifier
+    from visiona.engine.evaluate.classify import evaluate_classifier
+    from visiona.engine.train.config import TrainConfig
+    from visiona.engine.train.fit import train_classifier
     from visiona.models.load import load_model
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from visiona.engine.perception import PerceptionPredictor
-    from visiona.engine.predict import Predictor
-    from visiona.engine.train import TrainResult
+    from visiona.engine.predict.packaged import PerceptionPredictor
+    from visiona.engine.predict.predictor import Predictor
+    from visiona.engine.train.fit import TrainResult
     from visiona.models.load import LoadedModel
     from visiona.models.spec import ModelSpec
     from visiona.results.base import Result
@@ -24,7 +24,7 @@ def _cached_predictor(
     device: str,
     backend: str | None = None,
 ) -> Predictor:
-    from visiona.engine.predict import Predictor
+    from visiona.engine.predict.predictor import Predictor
 
     return Predictor.load(
         model,
@@ -43,7 +43,7 @@ PERCEPTION_TASKS = ("faces", "pose", "hands", "facemesh", "matting")
 def _cached_perception(
     task: str, backend: str | None, options: tuple[tuple[str, Any], ...]
 ) -> PerceptionPredictor:
-    from visiona.engine.perception import PerceptionPredictor
+    from visiona.engine.predict.packaged import PerceptionPredictor
 
     return PerceptionPredictor(task, backend, **dict(options))
 
@@ -87,10 +87,13 @@ def predict(
         >>> top.top1
         ('Egyptian cat', 0.80)
     """
+    from visiona.ops.preprocess import Roi
+
     if task in PERCEPTION_TASKS:
-        backend = str(model) if model is not None else None
-        return _cached_perception(task, backend, tuple(sorted(options.items()))).predict(inputs)
-    from visiona.engine.preprocess import Roi
+        name = str(model) if model is not None else None
+        perception = _cached_perception(task, name, tuple(sorted(options.items())))
+        perception.roi = Roi.parse(roi) if roi else None
+        return perception.predict(inputs)
 
     predictor = _cached_predictor(
         task,
@@ -126,7 +129,7 @@ def train(task: str, *, data: str | Path, progress: bool = True, **options: Any)
         task: ``classify``, ``detect``, ``segment-instances`` or ``keypoints``.
         data: An image folder (classify) or a COCO/YOLO/VOC data set (detection tasks).
         progress: Show progress bars on a terminal.
-        **options: Any :class:`~visiona.engine.config.TrainConfig` field, e.g. ``model="resnet18"``,
+        **options: Any :class:`~visiona.engine.train.config.TrainConfig` field, e.g. ``model="resnet18"``,
             ``epochs=5``, ``pretrained=True``; values are converted as the CLI converts them.
 
     Returns:
@@ -138,8 +141,8 @@ def train(task: str, *, data: str | Path, progress: bool = True, **options: Any)
     """
     from rich.console import Console
 
-    from visiona.engine.config import TrainConfig
-    from visiona.engine.train import train as _train
+    from visiona.engine.train.config import TrainConfig
+    from visiona.engine.train.fit import train as _train
 
     config = TrainConfig.from_dict({**options, "task": task, "data": str(data)})
     return _train(config, console=Console(stderr=True) if progress else None, progress=progress)

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from visiona.engine.backends import outputs_to_cpu
-from visiona.engine.predict import Predictor
-from visiona.engine.preprocess import to_tensor
+from visiona.engine.predict.backends import outputs_to_cpu
+from visiona.engine.predict.predictor import Predictor
 from visiona.errors import UsageError
 from visiona.models.load import load_model
+from visiona.ops.preprocess import to_tensor
 from visiona.results import Detections, result_from_dict
 from visiona.tasks.base import ImageMeta, get_task
 from visiona.tasks.detect import DetectTask, parse_classes

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from visiona.data.detection.shapes import make_shapes
-from visiona.engine.config import TrainConfig
-from visiona.engine.evaluate_detection import evaluate_detector
-from visiona.engine.train import train
+from visiona.engine.evaluate.detect import evaluate_detector
+from visiona.engine.train.config import TrainConfig
+from visiona.engine.train.fit import train
 from visiona.models.load import load_model
 
 TIME_LIMIT_S = 600

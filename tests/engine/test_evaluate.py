@@ -25,7 +25,7 @@ from colour_model import (
 )
 from visiona.data.dataset import BadImage
 from visiona.data.folder import Sample, scan_folder, stratified_split
-from visiona.engine.evaluate import evaluate_classifier, evaluation_samples
+from visiona.engine.evaluate.classify import evaluate_classifier, evaluation_samples
 from visiona.errors import InputNotFoundError, UsageError, VisionaError
 from visiona.models.load import LoadedModel, load_model
 from visiona.models.tiny import TINY_PREPROCESSING

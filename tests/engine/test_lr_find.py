@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from visiona.engine.config import TrainConfig
-from visiona.engine.lr_find import find_learning_rate, smooth_losses, suggest_learning_rate
+from visiona.engine.train.config import TrainConfig
+from visiona.engine.train.lr_find import find_learning_rate, smooth_losses, suggest_learning_rate
 from visiona.errors import VisionaError
 
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from colour_model import colour_checkpoint, make_colours
-from visiona.engine.predict import Predictor
-from visiona.engine.preprocess import normalize, resize_pixels
+from visiona.engine.predict.predictor import Predictor
 from visiona.errors import UsageError
 from visiona.models.load import load_model
+from visiona.ops.preprocess import normalize, resize_pixels
 from visiona.weights.record import Preprocessing
 
 
@@ -52,7 +52,7 @@ def test_resize_then_normalize_is_the_reference_formula() -> None:
 def test_api_predict_with_an_onnx_file(tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime")
     import visiona
-    from visiona.engine.export import export_onnx
+    from visiona.engine.export.onnx import export_onnx
 
     model = load_model(str(colour_checkpoint(tmp_path / "run" / "best")))
     data = make_colours(tmp_path / "colours", mislabelled=False)

@@ -7,10 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from visiona.engine.predict import Predictor
-from visiona.engine.preprocess import Roi, to_tensor
+from visiona.engine.predict.predictor import Predictor
 from visiona.errors import ImageLoadError, UsageError
 from visiona.models.load import load_model
+from visiona.ops.preprocess import Roi, to_tensor
 from visiona.results import Classification
 from visiona.weights.record import Preprocessing
 

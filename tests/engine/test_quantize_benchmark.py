@@ -13,10 +13,10 @@ import onnx
 
 from colour_model import colour_checkpoint, make_colours
 from visiona.engine.benchmark import benchmark, count_gflops, measure_peak_gflops
-from visiona.engine.export import to_onnx
-from visiona.engine.quantize import accuracy_change, quantize
+from visiona.engine.export.quantize import accuracy_change, quantize
 from visiona.errors import UsageError
 from visiona.models.load import load_model
+from visiona.models.onnx.convert import to_onnx
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def test_benchmark_rows_and_flops(colour_model) -> None:
 
 
 def test_peak_probe_and_flops_of_an_onnx_file(colour_model, tmp_path) -> None:
-    from visiona.engine.export import export_onnx
+    from visiona.engine.export.onnx import export_onnx
 
     assert measure_peak_gflops(seconds=0.05) > 0.1
     path = tmp_path / "c.onnx"

@@ -11,9 +11,9 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from tests_support import interrupt_at_epoch, write_colour_folder
-from visiona.engine.callbacks import NonFiniteLossError
-from visiona.engine.config import TrainConfig
-from visiona.engine.train import TrainingInterruptedError, resume_config, train_classifier
+from visiona.engine.train.callbacks import NonFiniteLossError
+from visiona.engine.train.config import TrainConfig
+from visiona.engine.train.fit import TrainingInterruptedError, resume_config, train_classifier
 from visiona.errors import InputNotFoundError, UsageError, VisionaError
 from visiona.models.load import load_model
 
@@ -21,7 +21,7 @@ TINY_CNN = {"blocks": 2, "width": 4, "dense": 8, "image_size": 16}
 
 
 def visiona_predict(loaded, image):
-    from visiona.engine.predict import Predictor
+    from visiona.engine.predict.predictor import Predictor
 
     return Predictor(loaded, device="cpu").predict(image)
 
@@ -209,7 +209,7 @@ def test_a_class_with_one_image_stays_in_train(tmp_path) -> None:
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"])
 @pytest.mark.parametrize("schedule", ["none", "step", "exponential", "cosine", "plateau"])
 def test_every_optimizer_and_schedule_builds(optimizer: str, schedule: str) -> None:
-    from visiona.engine.training_module import ClassificationModule
+    from visiona.engine.train.classify import ClassificationModule
 
     network = load_model("cnn", pretrained=False, num_classes=3, arch_options=TINY_CNN).module
     cfg = TrainConfig(data="x", optimizer=optimizer, schedule=schedule, nesterov=optimizer == "sgd",
@@ -226,7 +226,7 @@ def test_every_optimizer_and_schedule_builds(optimizer: str, schedule: str) -> N
 
 
 def test_lr_finder_writes_a_plot(colours, tmp_path) -> None:
-    from visiona.engine.lr_find import find_learning_rate
+    from visiona.engine.train.lr_find import find_learning_rate
 
     result = find_learning_rate(
         config(colours, tmp_path / "runs", batch_size=4, augment="none"), num_steps=20
@@ -313,7 +313,7 @@ def test_resume_refuses_to_change_the_recipe(colours, tmp_path) -> None:
 
 
 def test_yaml_numbers_are_converted_and_bad_values_refused(tmp_path) -> None:
-    from visiona.engine.config import load_yaml_config
+    from visiona.engine.train.config import load_yaml_config
 
     path = tmp_path / "c.yaml"
     path.write_text("data: x\nlr: 1e-3\nepochs: '4'\nnesterov: 'yes'\n")
@@ -344,7 +344,7 @@ def test_no_hflip_removes_the_flip_and_cnn_blocks_include_dense_layers() -> None
 
 
 def test_fine_tuning_keeps_head_and_backbone_groups() -> None:
-    from visiona.engine.training_module import ClassificationModule
+    from visiona.engine.train.classify import ClassificationModule
 
     network = load_model("cnn", pretrained=False, num_classes=3, arch_options=TINY_CNN).module
     cfg = TrainConfig(data="x", pretrained=True, lr=1e-3)
@@ -358,7 +358,7 @@ def test_progress_counts_epochs_from_one_without_a_terminal(colours, tmp_path) -
 
     from rich.console import Console
 
-    from visiona.engine.callbacks import EpochProgressBar
+    from visiona.engine.train.callbacks import EpochProgressBar
 
     log = io.StringIO()
     console = Console(file=log, force_terminal=False, width=200)

@@ -15,11 +15,11 @@ from safetensors.torch import load_file
 from tests_support import interrupt_at_epoch, write_colour_folder
 from visiona.data.detection.convert import read_dataset, write_dataset
 from visiona.data.detection.shapes import make_shapes
-from visiona.engine.config import TrainConfig
-from visiona.engine.evaluate_detection import evaluate_detector
-from visiona.engine.predict import Predictor
-from visiona.engine.train import TrainingInterruptedError, resume_config, train
-from visiona.engine.train_detection import keypoint_flip_indices
+from visiona.engine.evaluate.detect import evaluate_detector
+from visiona.engine.predict.predictor import Predictor
+from visiona.engine.train.config import TrainConfig
+from visiona.engine.train.detect_run import keypoint_flip_indices
+from visiona.engine.train.fit import TrainingInterruptedError, resume_config, train
 from visiona.errors import UsageError, VisionaError
 from visiona.models.load import load_model
 
@@ -126,6 +126,9 @@ def test_keypoint_training_learns_the_data_sets_keypoints(shapes_with_keypoints,
     detections = Predictor(loaded, device="cpu").predict(image, conf=0.0)[0]
     assert detections.keypoints is not None
     assert detections.keypoints.shape[1:] == (2, 3)
+    saved = tmp_path / "keypoints.json"
+    saved.write_text(detections.to_json())
+    assert json.loads(saved.read_text())["keypoint_columns"] == ["x", "y", "visibility"]
 
 
 def test_keypoint_flip_map_pairs_left_and_right_names() -> None:

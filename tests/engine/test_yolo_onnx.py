@@ -18,7 +18,7 @@ import onnx
 import torch
 from PIL import Image
 
-from visiona.engine.predict import Predictor
+from visiona.engine.predict.predictor import Predictor
 from visiona.errors import UsageError
 from visiona.models.load import load_model
 

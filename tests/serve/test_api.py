@@ -28,6 +28,11 @@ def test_models_lists_task_classes_size_and_version(server):
     assert clf["task"] == "classify" and clf["input_size"] == [32, 32]
     assert len(clf["classes"]) == 10 and clf["version"] == 1 and clf["backend"]
     assert models["det"]["task"] == "detect" and "conf" in models["det"]["options"]
+    from visiona import defaults  # the CLI's defaults, so CLI, server and page agree
+
+    assert models["det"]["option_defaults"]["conf"] == defaults.DETECT_CONF
+    assert models["det"]["option_defaults"]["iou"] == defaults.DETECT_IOU
+    assert clf["option_defaults"] == {"top_k": defaults.TOP_K}
 
 
 def test_predict_multipart_json_and_raw_body_agree(server):
@@ -161,7 +166,7 @@ def test_not_ready_while_a_model_loads(server):
 
 def test_an_exported_onnx_file_serves_like_the_checkpoint(server, tmp_path):
     from colour_model import colour_checkpoint
-    from visiona.engine.export import export_onnx
+    from visiona.engine.export.onnx import export_onnx
     from visiona.models.load import load_model
 
     checkpoint = colour_checkpoint(tmp_path / "run" / "best")

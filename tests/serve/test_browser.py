@@ -200,7 +200,7 @@ def test_example_images_run_when_clicked(page):
 def test_sliders_start_at_the_servers_defaults_and_rerun(page, server, tmp_path):
     import httpx
 
-    defaults = httpx.get(f"{server.url}/v1/models/det").json()["defaults"]
+    defaults = httpx.get(f"{server.url}/v1/models/det").json()["option_defaults"]
     assert {"conf", "iou"} <= defaults.keys()
     _upload(page, _grey(tmp_path, "shapes.png", (128, 128)), "test_classifier")
     page.select_option("#model", "det")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from visiona.cli.conventions import split_list
 from visiona.errors import MissingDependencyError, UsageError
 
 
@@ -39,6 +40,7 @@ def serve(
     keep_going: bool = typer.Option(
         False, "--keep-going", help="Start even when a model cannot be loaded (it is left out)."
     ),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
 ) -> None:
     """Serve models: REST API (/v1/models, /docs, /metrics) and a web page with webcam at /."""
     import secrets
@@ -78,8 +80,9 @@ def serve(
         max_wait_ms=max_wait_ms,
         max_queue=max_queue,
         token=token,
-        cors_origins=list(cors_origin or []),
+        cors_origins=split_list(cors_origin),
         pretrained=not random_init,
+        device=device,
     )
     app = create_app(config)
     _load_or_refuse(app.state.manager, pairs, pretrained=not random_init, keep_going=keep_going)

@@ -10,11 +10,12 @@ import glob
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from visiona.errors import InputNotFoundError
+from visiona.errors import InputNotFoundError, UsageError
 from visiona.io.images import IMAGE_SUFFIXES, is_image_path
 
-__all__ = ["expand_inputs"]
+__all__ = ["expand_inputs", "gather_inputs"]
 
 _GLOB_CHARS = frozenset("*?[")
 _SUFFIX_LIST = " ".join(sorted(IMAGE_SUFFIXES))
@@ -131,3 +132,20 @@ def _identity(path: Path) -> Path:
         return path.resolve()
     except (OSError, RuntimeError):
         return path.absolute()
+
+
+def gather_inputs(inputs: Any) -> list[Any]:
+    """Flatten inputs into a list; paths, folders and globs are expanded to image files.
+
+    A single image (path, array, PIL image, bytes) or a sequence of them is accepted.
+    """
+    items = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
+    gathered: list[Any] = []
+    for item in items:
+        if isinstance(item, str | os.PathLike):
+            gathered.extend(expand_inputs([item]))
+        else:
+            gathered.append(item)
+    if not gathered:
+        raise UsageError("no inputs given")
+    return gathered

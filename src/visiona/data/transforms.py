@@ -1,7 +1,7 @@
 """Training and evaluation transforms built from a Preprocessing record plus augmentation presets.
 
 Everything runs on ``(3, H, W)`` uint8 tensors with torchvision transforms v2 until the final
-float conversion, so evaluation here equals :func:`visiona.engine.preprocess.to_tensor`.
+float conversion, so evaluation here equals :func:`visiona.ops.preprocess.to_tensor`.
 
 Presets:
     none:   the evaluation resize only.

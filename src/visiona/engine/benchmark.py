@@ -67,7 +67,7 @@ def measure_peak_gflops(seconds: float = 0.5, threads: int | None = None) -> flo
     """
     import torch
 
-    from visiona.engine.onnx_backend import available_cores
+    from visiona.engine.predict.onnx_backend import available_cores
 
     threads = threads or available_cores()
     n = PROBE_SIZE
@@ -101,7 +101,7 @@ def _matmul_session(n: int, threads: int) -> Any:
     import onnx
     from onnx import TensorProto, helper
 
-    from visiona.engine.onnx_backend import session_for
+    from visiona.engine.predict.onnx_backend import session_for
 
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["a", "b"], ["c"])],
@@ -187,7 +187,7 @@ class _PeakMemory:
 def _inputs(model: LoadedModel, backend: Any, batch_size: int) -> Any:
     import torch
 
-    from visiona.engine.preprocess import normalize
+    from visiona.ops.preprocess import normalize
     from visiona.tasks.base import get_task
 
     height, width = model.weights.preprocessing.input_size
@@ -230,8 +230,8 @@ def benchmark(
     """
     import torch
 
-    from visiona.engine.backends import make_backend
-    from visiona.engine.onnx_backend import available_cores
+    from visiona.engine.predict.backends import make_backend
+    from visiona.engine.predict.onnx_backend import available_cores
 
     if not backends or not batch_sizes or min(batch_sizes) < 1:
         raise UsageError("give at least one backend and batch sizes of at least 1")
@@ -271,7 +271,7 @@ def benchmark(
 
 def _make(make_backend: Callable[..., Any], name: str, model: LoadedModel, threads: int) -> Any:
     if name == "onnx":
-        from visiona.engine.onnx_backend import OnnxBackend
+        from visiona.engine.predict.onnx_backend import OnnxBackend
 
         return OnnxBackend(model, "cpu", threads=threads)
     return make_backend(name, model, "cpu")

@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from visiona.errors import InputNotFoundError, UsageError, WeightsError
 from visiona.models.catalog import DEFAULT_MODELS, get_spec
 from visiona.models.imagenet import numbered_class_names
+from visiona.tasks.base import get_task
+from visiona.tasks.perception import PerceptionTask
 from visiona.weights.checkpoint import (
     checkpoint_path,
     load_checkpoint_tensors,
     read_checkpoint_info,
 )
-from visiona.weights.record import Weights
+from visiona.weights.record import Preprocessing, Weights
 from visiona.weights.resolve import resolve_weights
 
 if TYPE_CHECKING:
@@ -76,14 +78,15 @@ def load_model(
     Args:
         model: Catalogue name (optionally ``.TAG``), a visiona checkpoint path
             (``runs/classify/x/best`` or ``.../best.safetensors``), or an ONNX file exported by
-            visiona (``module`` is then an :class:`~visiona.engine.onnx_graph.OnnxModel`, run
+            visiona (``module`` is then an :class:`~visiona.models.onnx.format.OnnxModel`, run
             by the ONNX Runtime backend). ``None`` picks the task's default.
         task: The task the model must solve.
         pretrained: Load the default (or tagged) pretrained weights; ``False`` gives random init.
         num_classes: Output classes for random init (default: the architecture's).
         weights_file: A local weights file to use instead of the catalogue's sources.
         arch_options: Architecture options for configurable models (``{"blocks": 4}`` for
-            ``cnn``); only with random init.
+            ``cnn``); only with random init. For packaged perception models: their options
+            (``{"conf": 0.5}``).
         console: Where a download progress bar goes.
 
     Raises:
@@ -91,6 +94,10 @@ def load_model(
         WeightsUnavailableError: Pretrained weights are not on disk and cannot be fetched.
         WeightsError: The weights file does not fit the architecture.
     """
+    if get_task(task).whole_images:
+        return load_packaged_model(
+            task, None if model is None else str(model), **(arch_options or {})
+        )
     name = str(model) if model is not None else DEFAULT_MODELS.get(task)
     if name is None:
         raise UsageError(f"task {task!r} has no default model; pass --model NAME")
@@ -195,7 +202,7 @@ def _load_checkpoint(path: Path, task: str) -> LoadedModel:
 
 
 def _load_onnx(path: Path, task: str) -> LoadedModel:
-    from visiona.engine.onnx_graph import read_onnx
+    from visiona.models.onnx.read import read_onnx
 
     graph = read_onnx(path)
     if graph.weights.task != task:
@@ -208,4 +215,49 @@ def _load_onnx(path: Path, task: str) -> LoadedModel:
         str(path),
         task,
         graph.arch_options,
+    )
+
+
+# Packaged models take the image as it is: no resize, no normalisation outside the model.
+_AS_IS = Preprocessing(
+    input_size=(1, 1), resize="none", resize_size=None, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0)
+)
+
+
+def load_packaged_model(task: str, model: str | None = None, **options: Any) -> LoadedModel:
+    """The packaged model ``model`` of perception ``task`` (default: the task's default).
+
+    Args:
+        task: ``faces``, ``pose``, ``hands``, ``facemesh`` or ``matting``.
+        model: The task's model name (``blazeface``, ``hog``...; ``lite``/``full``/``heavy`` for
+            pose; ``general``/``landscape`` for matting).
+        **options: Model options such as ``conf``; ``None`` values are ignored.
+
+    Raises:
+        UsageError: ``task`` is not a perception task, or an option is invalid.
+        UnknownNameError: No such model for the task (with the known names).
+        MissingDependencyError: The model's package is not installed (names the command).
+    """
+    perception = get_task(task)
+    if not isinstance(perception, PerceptionTask):
+        raise UsageError(f"task {task!r} does not run packaged perception models")
+    name = model or perception.default_backend
+    module = perception.build(name, **options)
+    weights = Weights(
+        model=name,
+        tag="packaged",
+        task=task,
+        preprocessing=_AS_IS,
+        license="see the package's license (visiona weights list)",
+        description=(type(perception).__doc__ or task).strip().splitlines()[0],
+    )
+    given = {key: value for key, value in options.items() if value is not None}
+    return LoadedModel(
+        module=module,
+        architecture=name,
+        weights=weights,
+        origin="package",
+        source=name,
+        task=task,
+        arch_options=given,
     )

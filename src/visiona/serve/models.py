@@ -65,12 +65,14 @@ def check_source(source: str) -> None:
         )
 
 
-def _build_predictor(source: str, task: str | None, pretrained: bool) -> tuple[Any, str]:
+def _build_predictor(
+    source: str, task: str | None, pretrained: bool, device: str = "auto"
+) -> tuple[Any, str]:
     if source in _PERCEPTION:
-        from visiona.engine.perception import PerceptionPredictor
+        from visiona.engine.predict.packaged import PerceptionPredictor
 
         return PerceptionPredictor(source), source
-    from visiona.engine.predict import Predictor
+    from visiona.engine.predict.predictor import Predictor
     from visiona.models.catalog import get_spec
     from visiona.weights.checkpoint import checkpoint_path, read_checkpoint_info
 
@@ -78,8 +80,8 @@ def _build_predictor(source: str, task: str | None, pretrained: bool) -> tuple[A
     if task is None:
         if source.lower().endswith(".onnx"):
             # An exported file carries its Weights record; the Predictor picks ONNX Runtime.
-            from visiona.engine.onnx_graph import read_onnx
             from visiona.errors import InputNotFoundError
+            from visiona.models.onnx.read import read_onnx
 
             path = Path(source).expanduser()
             if not path.is_file():
@@ -89,7 +91,10 @@ def _build_predictor(source: str, task: str | None, pretrained: bool) -> tuple[A
             task = read_checkpoint_info(checkpoint).weights.task
         else:
             task = get_spec(source)[0].task
-    return Predictor.load(source, task=task, pretrained=pretrained, batch_size=1), task
+    predictor = Predictor.load(
+        source, task=task, pretrained=pretrained, batch_size=1, device=device
+    )
+    return predictor, task
 
 
 def _packaged_record(task: str, backend: str) -> Any:
@@ -105,17 +110,16 @@ def _packaged_record(task: str, backend: str) -> Any:
 
 def _model_info(predictor: Any, task: str) -> dict[str, Any]:
     """What the page and ``GET /v1/models`` show: classes, input size, source, license."""
-    model = getattr(predictor, "model", None)
-    weights = getattr(model, "weights", None)
-    if weights is None:  # perception models: packaged, own preprocessing
-        backend = str(getattr(predictor, "backend", ""))
-        record = _packaged_record(task, backend)
+    model = predictor.model
+    weights = model.weights
+    if predictor.takes_images:  # packaged perception models: own preprocessing
+        record = _packaged_record(task, str(model.architecture))
         return {
             "classes": [],
             "input_size": None,
-            "backend": backend,
-            "description": record.description if record else "",
-            "license": record.license if record else "",
+            "backend": model.architecture,
+            "description": record.description if record else weights.description,
+            "license": record.license if record else weights.license,
             "origin": record.urls[0] if record and record.urls else "",
         }
     size = getattr(weights.preprocessing, "input_size", None)
@@ -132,20 +136,10 @@ def _model_info(predictor: Any, task: str) -> dict[str, Any]:
 
 
 def make_runner(predictor: Any, task: str) -> Callable[[Sequence[Any], dict[str, Any]], list[Any]]:
-    """The batch function for one model: decoded images (``LoadedImage``) → results, one forward pass."""
-    if task in _PERCEPTION:
+    """The batch function for one model: decoded images (``LoadedImage``) → results, one forward pass.
 
-        def run_each(payloads: Sequence[Any], options: dict[str, Any]) -> list[Any]:
-            from visiona.tasks.base import ImageMeta
-
-            results = []
-            for image in payloads:
-                meta = ImageMeta(source=image.source, size=(image.width, image.height))
-                (result,) = predictor.task.postprocess([predictor.model(image.array)], [meta], None)
-                results.append(result)
-            return results
-
-        return run_each
+    Every task, packaged perception models included, runs through the Predictor's own steps.
+    """
 
     def run_batch(payloads: Sequence[Any], options: dict[str, Any]) -> list[Any]:
         import torch
@@ -178,7 +172,9 @@ class ModelManager:
         max_queue: int = 64,
         max_pixels: int | None = None,
         on_batch: Callable[[str, int], None] | None = None,
+        device: str = "auto",
     ) -> None:
+        self.device = device
         self.max_batch = max_batch
         self.max_wait_ms = max_wait_ms
         self.max_queue = max_queue
@@ -209,7 +205,7 @@ class ModelManager:
         with self._lock:
             self.loading += 1
         try:
-            predictor, task = _build_predictor(source, task, pretrained)
+            predictor, task = _build_predictor(source, task, pretrained, self.device)
         finally:
             with self._lock:
                 self.loading -= 1

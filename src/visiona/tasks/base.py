@@ -42,11 +42,15 @@ class Task(ABC):
         batched_input: ``True``: the network takes one ``(N, 3, H, W)`` tensor (all images
             preprocessed to one size). ``False``: it takes a list of ``(3, H_i, W_i)`` tensors of
             different sizes and resizes them itself (torchvision detectors).
+        whole_images: ``True``: the model is a packaged callable that takes each decoded
+            ``(H, W, 3)`` uint8 RGB image as it is and preprocesses it itself (MediaPipe, dlib,
+            OpenCV); the Predictor then runs it on the ``packaged`` backend.
     """
 
     name: ClassVar[str]
     result_type: ClassVar[type[Result]]
     batched_input: ClassVar[bool] = True
+    whole_images: ClassVar[bool] = False
 
     def check_options(self, weights: Weights, **options: Any) -> None:
         """Validate postprocessing options before any image is processed (fail fast).

@@ -2,10 +2,10 @@
 
 These models are not torch modules: each backend is a callable that takes one ``(H, W, 3)``
 uint8 RGB image and returns the task's typed result, and owns its own preprocessing (MediaPipe
-graphs resize and letterbox internally). So they skip the tensor Predictor and go through
-:class:`visiona.engine.perception.PerceptionPredictor`, which shares its input handling and
-:class:`~visiona.engine.predict.PredictionItem` output with it, so the CLI, overlays and JSON
-work the same. A task lists its backends as ``"module:Class"`` plus fixed arguments; user
+graphs resize and letterbox internally). They run through the same
+:class:`~visiona.engine.predict.predictor.Predictor` as every other task, on its ``packaged``
+backend, which hands each decoded (ROI-cropped) image over as it is; :meth:`postprocess` maps
+results of a cropped region back to whole-image pixels. A task lists its backends as ``"module:Class"`` plus fixed arguments; user
 options (``conf``...) are passed to the constructor.
 """
 
@@ -37,6 +37,7 @@ class PerceptionTask(Task):
     """A task whose models are image → result callables chosen by backend name."""
 
     batched_input: ClassVar[bool] = False
+    whole_images: ClassVar[bool] = True
     backends: ClassVar[Mapping[str, Backend]]
     default_backend: ClassVar[str]
 
@@ -70,15 +71,46 @@ class PerceptionTask(Task):
     def postprocess(
         self, outputs: Any, metas: Sequence[ImageMeta], weights: Weights | None, **options: Any
     ) -> list[Result]:
-        """Stamp each backend result with its image's source (and size, where it has one)."""
+        """Stamp each backend result with its image's source (and size, where it has one), and
+        move results of a region of interest (``meta.roi``) to whole-image pixels."""
         results = []
         for result, meta in zip(outputs, metas, strict=True):
             names = {field.name for field in dataclasses.fields(result)}
             changes: dict[str, Any] = {"source": meta.source}
             if "image_size" in names:
                 changes["image_size"] = meta.size
+            if meta.roi is not None:
+                changes.update(_roi_to_image(result, meta))
             results.append(dataclasses.replace(result, **changes))
         return results
+
+
+def _roi_to_image(result: Result, meta: ImageMeta) -> dict[str, Any]:
+    """Field changes that move a result found in the ``meta.roi`` crop to whole-image pixels.
+
+    Boxes ``(N, 4)`` and landmark/keypoint ``x, y`` shift by the crop's origin; a matte's
+    ``(h, w)`` alpha is pasted into a zero ``(H, W)`` alpha of the whole image.
+    """
+    import numpy as np
+
+    assert meta.roi is not None
+    x0, y0, x1, y1 = meta.roi
+    offset = np.array([x0, y0], dtype=np.float32)
+    if isinstance(result, Faces):
+        changes: dict[str, Any] = {"xyxy": result.xyxy + np.tile(offset, 2)}
+        if result.landmarks is not None:
+            changes["landmarks"] = result.landmarks + offset
+        return changes
+    if isinstance(result, Keypoints):
+        points = result.points.copy()
+        points[..., :2] += offset
+        return {"points": points}
+    if isinstance(result, Matte):
+        width, height = meta.size
+        alpha = np.zeros((height, width), dtype=np.float32)
+        alpha[y0:y1, x0:x1] = result.alpha
+        return {"alpha": alpha}
+    return {}
 
 
 _MP = "visiona.models.mediapipe_models"

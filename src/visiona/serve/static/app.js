@@ -74,7 +74,7 @@ function showModel() {
   details.push(`license: ${model.license || "unknown"}`);
   details.push(`source: ${model.origin || model.source}`);
   $("model-desc").textContent = details.filter(Boolean).join(" — ");
-  const defaults = model.defaults || {};
+  const defaults = model.option_defaults || {};
   for (const name of OPTION_NAMES) {
     const offered = model.options.includes(name);
     $(`opt-${name}`).classList.toggle("hidden", !offered);

@@ -9,8 +9,7 @@ the model over them and returns an :class:`EvaluationReport`, optionally writing
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from visiona.data.folder import (
     has_explicit_splits,
     scan_folder,
 )
+from visiona.engine.evaluate.progress import evaluation_progress
 from visiona.errors import InputNotFoundError, UsageError
 
 if TYPE_CHECKING:
@@ -253,7 +253,7 @@ def evaluate_classifier(
 
     from visiona.data.dataset import ImageDataset
     from visiona.data.transforms import eval_transform, hflip_tta
-    from visiona.engine.backends import resolve_device
+    from visiona.engine.predict.backends import resolve_device
     from visiona.tasks.classify import probabilities_from_logits
 
     class_names = list(model.weights.class_names)
@@ -296,7 +296,7 @@ def evaluate_classifier(
     confidences: list[np.ndarray] = []
     try:
         module.eval().to(device)
-        with torch.inference_mode(), _progress(console, len(good)) as advance:
+        with torch.inference_mode(), evaluation_progress(console, len(good)) as advance:
             for images, labels in loader:
                 images = images.to(device, non_blocking=True)
                 count = images.shape[0]
@@ -376,30 +376,6 @@ def evaluate_classifier(
     if out_dir is not None:
         _write_outputs(report, Path(out_dir), model.architecture)
     return report
-
-
-@contextmanager
-def _progress(console: Console | None, total: int) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(n)`` for a Rich bar on ``console`` (off without a console or terminal)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    with Progress(
-        TextColumn("evaluating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=console is None or not console.is_terminal,
-    ) as progress:
-        task = progress.add_task("evaluate", total=total)
-        yield lambda count: progress.advance(task, count)
 
 
 def _write_outputs(report: EvaluationReport, out_dir: Path, architecture: str) -> None:

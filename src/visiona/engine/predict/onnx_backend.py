@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from visiona.engine.onnx_graph import INPUT_NAME, OnnxModel, require_onnxruntime
 from visiona.errors import UsageError
+from visiona.models.onnx.format import INPUT_NAME, OnnxModel, require_onnxruntime
 
 if TYPE_CHECKING:
     import torch
@@ -75,7 +75,7 @@ class OnnxBackend:
         self.device = "cpu"
         graph = model.module
         if not isinstance(graph, OnnxModel):
-            from visiona.engine.export import to_onnx
+            from visiona.models.onnx.convert import to_onnx
 
             graph = to_onnx(model)
         self.graph = graph
@@ -92,7 +92,7 @@ class OnnxBackend:
             return torch.from_numpy(logits)
         outputs = []
         if self.graph.kind != "visiona":
-            from visiona.engine.yolo_onnx import run_yolo
+            from visiona.models.onnx.ultralytics import run_yolo
 
             return [run_yolo(self.session, self.graph, image) for image in batch]
         for image in batch:

@@ -3,12 +3,14 @@
 A backend takes a ``(N, 3, H, W)`` float32 tensor — or, for tasks whose networks take images of
 different sizes (torchvision detectors), a list of ``(3, H_i, W_i)`` tensors — and returns the
 model's raw output (a tensor, a dict of tensors or a list of dicts) on the CPU. Backends: ``torch``
-(eager), ``compiled`` (``torch.compile``) and ``onnx`` (ONNX Runtime,
-:mod:`visiona.engine.onnx_backend`); the Predictor does not change with the backend.
+(eager), ``compiled`` (``torch.compile``), ``onnx`` (ONNX Runtime,
+:mod:`visiona.engine.predict.onnx_backend`) and ``packaged`` (packaged perception models that take
+whole images); the Predictor does not change with the backend.
 
 A backend whose ``takes_pixels`` is true receives **uint8** pixels (already resized) and
 normalises them itself (an exported ONNX graph does it as its first nodes); the others receive the
-normalised float32 batch.
+normalised float32 batch. A backend whose ``takes_images`` is true receives the decoded images
+themselves, ``(H_i, W_i, 3)`` uint8 RGB arrays, and returns one typed result per image.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from visiona.errors import UsageError
 from visiona.registry import Registry
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
     from visiona.models.load import LoadedModel
@@ -125,7 +128,7 @@ class CompiledBackend(TorchBackend):
 
 
 def _onnx_backend(model: LoadedModel, device: str | None) -> Backend:
-    from visiona.engine.onnx_backend import OnnxBackend
+    from visiona.engine.predict.onnx_backend import OnnxBackend
 
     return OnnxBackend(model, device)
 
@@ -133,13 +136,46 @@ def _onnx_backend(model: LoadedModel, device: str | None) -> Backend:
 BACKENDS.add("onnx", _onnx_backend)  # ONNX Runtime is imported only when asked for
 
 
+@BACKENDS.register("packaged")
+class PackagedBackend:
+    """A packaged perception model (MediaPipe, dlib, OpenCV, MTCNN): a callable that takes one
+    ``(H, W, 3)`` uint8 RGB image and returns its typed result; it runs on the CPU in its own
+    runtime and preprocesses internally."""
+
+    name = "packaged"
+    takes_pixels = True
+    takes_images = True
+
+    def __init__(self, model: LoadedModel, device: str | None = "auto") -> None:
+        from visiona.tasks.base import get_task
+
+        if not get_task(model.task).whole_images:
+            raise UsageError(
+                f"backend {self.name!r} runs packaged perception models; "
+                f"{model.source} is a {model.task} network",
+                hint="use --backend torch or onnx",
+            )
+        if device not in (None, "", "auto", "cpu"):
+            raise UsageError(f"packaged {model.task} models run on the CPU; got --device {device}")
+        self.device = "cpu"
+        self.module = model.module
+
+    def __call__(self, batch: Sequence[np.ndarray]) -> list[Any]:
+        """``(H_i, W_i, 3)`` uint8 RGB images → one result per image."""
+        return [self.module(image) for image in batch]
+
+
 def make_backend(name: str, model: LoadedModel, device: str | None) -> Backend:
-    """Instantiate backend ``name`` (``torch``, ``compiled``, ``onnx``) for ``model``."""
+    """Instantiate backend ``name`` (``torch``, ``compiled``, ``onnx``, ``packaged``)."""
     return BACKENDS.get(name)(model, device)
 
 
 def default_backend(model: LoadedModel) -> str:
-    """``onnx`` for a model read from an ``.onnx`` file, else ``torch``."""
-    from visiona.engine.onnx_graph import OnnxModel
+    """``packaged`` for packaged perception models, ``onnx`` for a model read from an ``.onnx``
+    file, else ``torch``."""
+    from visiona.models.onnx.format import OnnxModel
+    from visiona.tasks.base import get_task
 
+    if get_task(model.task).whole_images:
+        return "packaged"
     return "onnx" if isinstance(model.module, OnnxModel) else "torch"

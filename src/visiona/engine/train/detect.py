@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from visiona.engine.config import TrainConfig
-from visiona.engine.training_module import OptimizedModule, seed_for_epoch
+from visiona.engine.train.config import TrainConfig
+from visiona.engine.train.module import OptimizedModule, seed_for_epoch
 from visiona.models.transfer import set_trainable
 
 Batch = tuple[list[torch.Tensor], list[dict[str, Any]]]

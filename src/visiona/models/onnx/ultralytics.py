@@ -31,7 +31,7 @@ from visiona.weights.record import Preprocessing, Weights
 if TYPE_CHECKING:
     import torch
 
-    from visiona.engine.onnx_graph import OnnxModel
+    from visiona.models.onnx.format import OnnxModel
 
 KIND = "ultralytics-yolo"
 PAD_VALUE = 114
@@ -53,7 +53,7 @@ def read_ultralytics(path: Path, data: bytes, meta: Mapping[str, str]) -> OnnxMo
         UsageError: The model is not a detector (segment/pose/classify exports).
         WeightsError: The metadata cannot be parsed.
     """
-    from visiona.engine.onnx_graph import OnnxModel
+    from visiona.models.onnx.format import OnnxModel
 
     task = meta.get("task", "detect")
     if task != "detect":

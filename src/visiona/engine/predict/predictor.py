@@ -6,19 +6,18 @@ point preprocesses and postprocesses identically.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from visiona.data.sources import expand_inputs
-from visiona.engine.backends import default_backend, make_backend
-from visiona.engine.preprocess import Roi, crop, normalize, resize_pixels
+from visiona.data.sources import gather_inputs
+from visiona.engine.predict.backends import default_backend, make_backend
 from visiona.errors import ImageLoadError, UsageError
 from visiona.io.fast_decode import decode_image
 from visiona.io.images import LoadedImage
+from visiona.ops.preprocess import Roi, crop, normalize, resize_pixels
 from visiona.tasks.base import ImageMeta, get_task
 
 if TYPE_CHECKING:
@@ -47,32 +46,17 @@ class PredictionItem:
         return self.error is None
 
 
-def gather_inputs(inputs: Any) -> list[Any]:
-    """Flatten inputs into a list; paths, folders and globs are expanded to image files.
-
-    A single image (path, array, PIL image, bytes) or a sequence of them is accepted.
-    """
-    items = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
-    gathered: list[Any] = []
-    for item in items:
-        if isinstance(item, str | os.PathLike):
-            gathered.extend(expand_inputs([item]))
-        else:
-            gathered.append(item)
-    if not gathered:
-        raise UsageError("no inputs given")
-    return gathered
-
-
 class Predictor:
     """Runs one model on images and returns typed results.
 
     Args:
         model: A loaded model with its Weights record (see :func:`visiona.models.load.load_model`).
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
-        backend: Inference backend: ``torch`` (eager), ``compiled`` (``torch.compile``) or
-            ``onnx`` (ONNX Runtime). Default: ``onnx`` for a model read from an ``.onnx`` file,
-            else ``torch``. Results are the same typed objects whatever the backend.
+        backend: Inference backend: ``torch`` (eager), ``compiled`` (``torch.compile``),
+            ``onnx`` (ONNX Runtime) or ``packaged`` (packaged perception models, which take
+            whole images). Default: ``packaged`` for perception tasks, ``onnx`` for a model read
+            from an ``.onnx`` file, else ``torch``. Results are the same typed objects whatever
+            the backend.
         batch_size: Images per forward pass.
         roi: Look only at a region: ``"center:0.5"``, ``"box:x0,y0,x1,y1"`` or a :class:`Roi`
             (detections are mapped back to whole-image pixels).
@@ -94,7 +78,7 @@ class Predictor:
         max_pixels: int | None = None,
         workers: int | None = None,
     ) -> None:
-        from visiona.engine.onnx_backend import available_cores
+        from visiona.engine.predict.onnx_backend import available_cores
 
         if batch_size < 1:
             raise UsageError(f"batch size must be at least 1, got {batch_size}")
@@ -135,8 +119,16 @@ class Predictor:
     def class_names(self) -> tuple[str, ...]:
         return self.model.weights.class_names
 
-    def preprocess(self, image: LoadedImage) -> tuple[torch.Tensor, ImageMeta]:
+    @property
+    def takes_images(self) -> bool:
+        """Whether the backend takes whole decoded images (packaged perception models)."""
+        return getattr(self.backend, "takes_images", False)
+
+    def preprocess(self, image: LoadedImage) -> tuple[Any, ImageMeta]:
         """One decoded image → ``(3, H, W)`` uint8 pixels, resized, and its metadata.
+
+        For a backend that takes whole images the pixels are the ``(H, W, 3)`` uint8 array
+        itself (ROI-cropped), since packaged models preprocess internally.
 
         ``H, W`` is the model's input size, or the image's (ROI's) own size when its
         preprocessing does not resize (``resize="none"``, torchvision detectors). Normalisation
@@ -147,8 +139,10 @@ class Predictor:
         if self.roi is not None:
             roi_box = self.roi.box_for(image.width, image.height)
             pixels = crop(pixels, roi_box)
-        tensor = resize_pixels(pixels, self.weights.preprocessing)
-        return tensor, ImageMeta(source=image.source, size=(image.width, image.height), roi=roi_box)
+        meta = ImageMeta(source=image.source, size=(image.width, image.height), roi=roi_box)
+        if self.takes_images:  # packaged models preprocess the (H, W, 3) image themselves
+            return pixels, meta
+        return resize_pixels(pixels, self.weights.preprocessing), meta
 
     def stream(self, inputs: Any, **options: Any) -> Iterator[PredictionItem]:
         """Yield one :class:`PredictionItem` per input, in order; bad images become error items."""
@@ -199,7 +193,7 @@ class Predictor:
         tensors = [tensor for _, tensor, _ in pending]
         # Detectors take differently sized images as a list and resize them themselves.
         batch: Any = torch.stack(tensors) if self.task.batched_input else tensors
-        if not self.backend.takes_pixels:
+        if not self.backend.takes_pixels and not self.takes_images:
             preprocessing = self.weights.preprocessing
             if isinstance(batch, list):
                 batch = [normalize(pixels, preprocessing) for pixels in batch]

@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from visiona.engine.onnx_graph import INPUT_NAME, OnnxModel, require_onnxruntime
 from visiona.errors import UsageError
+from visiona.models.onnx.format import INPUT_NAME, OnnxModel, require_onnxruntime
 
 QuantMode = Literal["dynamic", "static"]
 QUANT_MODES = ("dynamic", "static")
@@ -105,7 +105,7 @@ class _CalibrationReader:
     """Feeds calibration batches (uint8 pixels, preprocessed as the record says)."""
 
     def __init__(self, graph: OnnxModel, calibration: Any, batch_size: int) -> None:
-        from visiona.engine.predict import gather_inputs
+        from visiona.data.sources import gather_inputs
 
         items = calibration if isinstance(calibration, list | tuple) else [calibration]
         self.files = [str(item) if isinstance(item, Path) else item for item in items]
@@ -117,9 +117,9 @@ class _CalibrationReader:
     def _generate(self) -> Iterator[dict[str, np.ndarray]]:
         import torch
 
-        from visiona.engine.preprocess import resize_pixels
         from visiona.errors import ImageLoadError
         from visiona.io.fast_decode import decode_image
+        from visiona.ops.preprocess import resize_pixels
 
         pending: list[torch.Tensor] = []
         for item in self.inputs:
@@ -176,7 +176,7 @@ def accuracy_change(
         UsageError: The folder's class names are not the model's.
     """
     from visiona.data.folder import scan_folder
-    from visiona.engine.predict import Predictor
+    from visiona.engine.predict.predictor import Predictor
     from visiona.models.load import LoadedModel
 
     names = float_graph.weights.class_names

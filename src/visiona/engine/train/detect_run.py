@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from visiona.engine.config import TrainConfig, save_yaml_config
-from visiona.engine.train import PreparedRun, epoch_seeded_loaders, new_run_dir
+from visiona.engine.train.config import TrainConfig, save_yaml_config
+from visiona.engine.train.run import PreparedRun, epoch_seeded_loaders, new_run_dir, read_metrics
 from visiona.errors import UsageError
 
 if TYPE_CHECKING:
@@ -145,10 +145,9 @@ def prepare_detection_run(
     config: TrainConfig, *, resume: Path | None = None, console: Console | None = None
 ) -> PreparedRun:
     """Read and split the data set, build the detector, loaders, module and artefacts."""
-    from visiona.engine.callbacks import RunArtifacts
-    from visiona.engine.detection_module import DetectionModule
-    from visiona.engine.train import _read_metrics
-    from visiona.engine.training_module import seed_for_epoch
+    from visiona.engine.train.callbacks import RunArtifacts
+    from visiona.engine.train.detect import DetectionModule
+    from visiona.engine.train.module import seed_for_epoch
     from visiona.weights.record import Weights
 
     config.validate()
@@ -187,7 +186,7 @@ def prepare_detection_run(
     module = DetectionModule(
         loaded.module, config, classes, masks=config.task == "segment-instances"
     )
-    start_epoch = int(_read_metrics(run_dir / "last.json").get("epoch", 0)) if resume else 0
+    start_epoch = int(read_metrics(run_dir / "last.json").get("epoch", 0)) if resume else 0
     train_loader, val_loader = _loaders(config, splits, start_epoch)
     artifacts = RunArtifacts(
         run_dir, loaded.architecture, record, loaded.arch_options, config.to_dict(),

@@ -1,6 +1,6 @@
 """``visiona train TASK``: the whole run, from data to checkpoints, logs and plots.
 
-Classification is prepared here, the detection family in :mod:`visiona.engine.train_detection`;
+Classification is prepared here, the detection family in :mod:`visiona.engine.train.detect_run`;
 both then go through the same fit (:func:`train`): Lightning trainer, checkpoints, resume,
 interruption, early stopping and plots.
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import signal
 import warnings
 from collections.abc import Iterator
@@ -22,8 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visiona.data.folder import DataSplits, load_splits
-from visiona.engine.config import TrainConfig, load_yaml_config, save_yaml_config
-from visiona.errors import InputNotFoundError, UsageError, VisionaError
+from visiona.engine.train.config import TrainConfig, load_yaml_config, save_yaml_config
+from visiona.engine.train.run import PreparedRun, epoch_seeded_loaders, new_run_dir, read_metrics
+from visiona.errors import ExitCode, InputNotFoundError, UsageError, VisionaError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -46,19 +46,6 @@ class TrainResult:
     interrupted: bool = False
     task: str = "classify"
     problems: list[Any] = field(default_factory=list)
-
-
-def new_run_dir(project: Path, name: str | None, task: str = "classify") -> Path:
-    """``project/<task>/<name>``; an existing name gets a ``-2``, ``-3``... suffix."""
-    base = project / task
-    name = name or "train"
-    if not re.fullmatch(r"[\w.-]+", name):
-        raise UsageError(f"run name {name!r} may only hold letters, digits, '.', '_' and '-'")
-    candidate, counter = base / name, 2
-    while candidate.exists():
-        candidate, counter = base / f"{name}-{counter}", counter + 1
-    candidate.mkdir(parents=True)
-    return candidate
 
 
 def resume_config(run_dir: Path, overrides: dict[str, Any]) -> TrainConfig:
@@ -118,37 +105,6 @@ def _prepare_model(config: TrainConfig, classes: tuple[str, ...]) -> tuple[Loade
     return loaded, preprocessing
 
 
-def epoch_seeded_loaders(
-    config: TrainConfig, train_set: Any, val_set: Any, start_epoch: int = 0, collate_fn: Any = None
-) -> tuple[Any, Any]:
-    """Train and val DataLoaders whose randomness depends only on (seed, epoch): exact resume.
-
-    Shared by every task; ``collate_fn`` keeps detection batches as lists.
-    """
-    import torch
-    from torch.utils.data import DataLoader
-
-    from visiona.engine.callbacks import EpochSeededSampler
-
-    common = {
-        "batch_size": config.batch_size,
-        "num_workers": config.workers,
-        # Fresh workers each epoch are seeded from that epoch's reseeded RNG: exact resume.
-        "persistent_workers": False,
-        "pin_memory": torch.cuda.is_available(),
-        "collate_fn": collate_fn,
-    }
-    sampler = EpochSeededSampler(len(train_set), config.seed, start_epoch)
-    train_loader = DataLoader(
-        train_set,
-        sampler=sampler,
-        generator=sampler.worker_seeds,
-        drop_last=len(train_set) > config.batch_size,
-        **common,
-    )
-    return train_loader, DataLoader(val_set, shuffle=False, **common)
-
-
 def _loaders(
     config: TrainConfig, preprocessing: Any, train_samples, val_samples, start_epoch: int = 0
 ):
@@ -162,29 +118,15 @@ def _loaders(
     return epoch_seeded_loaders(config, train_set, val_set, start_epoch)
 
 
-@dataclass
-class PreparedRun:
-    """Everything set up for fitting: run folder, data loaders, Lightning module, artefacts."""
-
-    config: TrainConfig
-    run_dir: Path
-    splits: Any
-    module: Any
-    train_loader: Any
-    val_loader: Any
-    artifacts: Any
-    skipped: list[BadImage]
-    problems: list[Any] = field(default_factory=list)
-
-
 def prepare_run(
     config: TrainConfig, *, resume: Path | None = None, console: Console | None = None
 ) -> PreparedRun:
     """Split the data (or reuse the run's split), check images, build the model and loaders."""
     from visiona.data.dataset import check_images
     from visiona.data.transforms import batch_mixer
-    from visiona.engine.callbacks import RunArtifacts
-    from visiona.engine.training_module import ClassificationModule, seed_for_epoch
+    from visiona.engine.train.callbacks import RunArtifacts
+    from visiona.engine.train.classify import ClassificationModule
+    from visiona.engine.train.module import seed_for_epoch
     from visiona.weights.record import Weights
 
     config.validate()
@@ -237,7 +179,7 @@ def prepare_run(
     if mixer is not None and config.loss == "bce":
         raise UsageError("--mixup/--cutmix work with cross-entropy; drop --loss bce")
     module = ClassificationModule(loaded.module, config, len(splits.classes), mixer)
-    start_epoch = int(_read_metrics(run_dir / "last.json").get("epoch", 0)) if resume else 0
+    start_epoch = int(read_metrics(run_dir / "last.json").get("epoch", 0)) if resume else 0
     train_loader, val_loader = _loaders(
         config, preprocessing, train_samples, val_samples, start_epoch
     )
@@ -261,8 +203,8 @@ def make_trainer(
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import Checkpoint
 
-    from visiona.engine.backends import resolve_device
-    from visiona.engine.callbacks import (
+    from visiona.engine.predict.backends import resolve_device
+    from visiona.engine.train.callbacks import (
         EpochLines,
         EpochProgressBar,
         RunCSVLogger,
@@ -336,7 +278,7 @@ train_classifier = train
 class TrainingInterruptedError(VisionaError):
     """Ctrl-C during training; the last finished epoch is saved."""
 
-    exit_code = 130
+    exit_code = ExitCode.INTERRUPTED
 
 
 def _train(
@@ -348,12 +290,12 @@ def _train(
 ) -> TrainResult:
     import torch
 
-    from visiona.engine.callbacks import NonFiniteLossGuard
+    from visiona.engine.train.callbacks import NonFiniteLossGuard
 
     if config.task == "classify":
         run = prepare_run(config, resume=resume, console=console)
     else:
-        from visiona.engine.train_detection import prepare_detection_run
+        from visiona.engine.train.detect_run import prepare_detection_run
 
         run = prepare_detection_run(config, resume=resume, console=console)
     callbacks: list[Any] = [run.artifacts, NonFiniteLossGuard(), *extra_callbacks]
@@ -369,7 +311,7 @@ def _train(
     trainer = make_trainer(config, run.run_dir, callbacks, console, progress)
     ckpt = run.run_dir / "checkpoints" / "last.ckpt" if resume is not None else None
     if ckpt is not None and console is not None:
-        done = int(_read_metrics(run.run_dir / "last.json").get("epoch", 0))
+        done = int(read_metrics(run.run_dir / "last.json").get("epoch", 0))
         console.print(
             f"resuming {run.run_dir} at epoch {done + 1} of {config.epochs} "
             f"(epochs 1-{done} are done)",
@@ -385,7 +327,7 @@ def _train(
         if not trainer.interrupted:
             raise
         _plots(run.run_dir, config.task)
-        saved = _read_metrics(run.run_dir / "last.json").get("epoch", 0)
+        saved = read_metrics(run.run_dir / "last.json").get("epoch", 0)
         raise TrainingInterruptedError(
             f"training interrupted during epoch {trainer.current_epoch + 1}; "
             f"epochs 1-{saved} are saved"
@@ -405,7 +347,7 @@ def _train(
         run_dir=run_dir,
         best_checkpoint=best if best.exists() else None,
         last_checkpoint=last if last.exists() else None,
-        best_metrics=_read_metrics(run_dir / "best.json"),
+        best_metrics=read_metrics(run_dir / "best.json"),
         epochs_run=trainer.current_epoch,
         skipped=run.skipped,
         files=files,
@@ -413,15 +355,6 @@ def _train(
         task=config.task,
         problems=run.problems,
     )
-
-
-def _read_metrics(path: Path) -> dict[str, float]:
-    import json
-
-    if not path.is_file():
-        return {}
-    data = json.loads(path.read_text())
-    return {**data.get("metrics", {}), "epoch": data.get("epoch", 0)}
 
 
 @contextlib.contextmanager

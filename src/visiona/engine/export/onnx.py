@@ -4,7 +4,7 @@ Classifiers export with a dynamic batch: ``pixels`` ``(N, 3, H, W)`` uint8 → `
 ``(N, C)``. torchvision detectors export one image per call with dynamic height and width:
 ``pixels`` ``(3, H, W)`` uint8 → ``boxes``, ``labels``, ``scores`` (+ ``masks``, ``keypoints``);
 they need the legacy TorchScript exporter (``dynamo=False``): the dynamo exporter fails on their
-NMS. See :mod:`visiona.engine.onnx_graph` for the input convention and the metadata.
+NMS. See :mod:`visiona.models.onnx.format` for the input convention and the metadata.
 
 Every export is checked before it is written: the same real images go through PyTorch eager and
 through ONNX Runtime, and the export fails (nothing is written) when they disagree beyond the
@@ -13,9 +13,7 @@ tolerance.
 
 from __future__ import annotations
 
-import io
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,22 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from visiona.engine.onnx_graph import (
-    CLASSIFIER_OUTPUTS,
-    INPUT_NAME,
-    OnnxModel,
-    metadata_for,
-    pixels_wrapper,
-)
 from visiona.errors import UsageError, VisionaError
-from visiona.tasks.base import get_task
+from visiona.models.onnx.convert import DEFAULT_OPSET, to_onnx
+from visiona.models.onnx.format import INPUT_NAME, OnnxModel
 
 if TYPE_CHECKING:
-    import torch
-
     from visiona.models.load import LoadedModel
 
-DEFAULT_OPSET = 17
 DEFAULT_ATOL = 1e-3
 DEFAULT_RTOL = 1e-3
 DETECTION_SCORE_FLOOR = 0.25
@@ -61,17 +50,60 @@ class Verification:
             and scores for detectors).
         tolerance: The largest difference allowed, ``atol + rtol * max|reference|``.
         top1_agreement: Fraction of images with the same top-1 class (classifiers) or the same
-            detections (detectors).
+            detections (detectors: every detection found a partner).
+        detections: Detectors only: what was compared (:class:`DetectionComparison`).
     """
 
     images: int
     max_abs_diff: float
     tolerance: float
     top1_agreement: float
+    detections: DetectionComparison | None = None
 
     @property
     def passed(self) -> bool:
         return self.max_abs_diff <= self.tolerance and self.top1_agreement == 1.0
+
+    def describe(self) -> str:
+        """One line saying what was compared and how closely it agreed."""
+        allowed = f"(allowed {self.tolerance:.2e})"
+        if self.detections is None:
+            return (
+                f"{self.images} images: max |logit diff| {self.max_abs_diff:.2e} {allowed}, "
+                f"same top-1 class on {self.top1_agreement:.0%}"
+            )
+        found = self.detections
+        return (
+            f"{self.images} images: {found.matched} of {found.total} detections matched "
+            f"(score ≥ {found.score_floor:g}), max box difference {found.max_box_diff:.2e} px, "
+            f"max score difference {found.max_score_diff:.2e}, max |diff| "
+            f"{self.max_abs_diff:.2e} {allowed}"
+        )
+
+
+@dataclass(frozen=True)
+class DetectionComparison:
+    """How a detector's detections compared between PyTorch and ONNX Runtime.
+
+    Attributes:
+        matched: Detections (both directions) that found a same-label partner.
+        total: Detections (both directions) that needed one (scoring ≥ ``score_floor``).
+        max_box_diff: Largest ``max |xyxy diff|`` of a matched pair, in input pixels.
+        max_score_diff: Largest ``|score diff|`` of a matched pair.
+        score_floor: Detections scoring below this were not compared.
+    """
+
+    matched: int
+    total: int
+    max_box_diff: float
+    max_score_diff: float
+    score_floor: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "matched": self.matched, "total": self.total, "max_box_diff": self.max_box_diff,
+            "max_score_diff": self.max_score_diff, "score_floor": self.score_floor,
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -100,95 +132,10 @@ class ExportReport:
                 "max_abs_diff": check.max_abs_diff,
                 "tolerance": check.tolerance,
                 "top1_agreement": check.top1_agreement,
+                "detections": check.detections.to_dict() if check.detections else None,
                 "passed": check.passed,
             },
         }
-
-
-def to_onnx(model: LoadedModel, *, opset: int = DEFAULT_OPSET, dynamo: bool = False) -> OnnxModel:
-    """Export ``model`` to an in-memory ONNX graph with visiona metadata (not verified).
-
-    Args:
-        model: A loaded torch model with its Weights record.
-        opset: ONNX opset version.
-        dynamo: Use the ``torch.export``-based exporter (classifiers only).
-
-    Raises:
-        UsageError: ``dynamo`` asked for a detector.
-    """
-    import onnx
-    import torch
-
-    task = get_task(model.task)
-    batched = task.batched_input
-    if dynamo and not batched:
-        raise UsageError(
-            "torchvision detectors export only with the legacy exporter (their NMS breaks the "
-            "dynamo exporter); drop --dynamo"
-        )
-    record = model.weights
-    wrapper = pixels_wrapper(model.module.eval(), record.preprocessing, batched)
-    height, width = record.preprocessing.input_size
-    generator = torch.Generator().manual_seed(0)
-    shape = (2, 3, height, width) if batched else (3, height, width)
-    example = torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator)
-    if batched:
-        outputs: tuple[str, ...] = CLASSIFIER_OUTPUTS
-    else:
-        with torch.inference_mode():
-            outputs = _detector_outputs(model.module, example)
-    buffer = io.BytesIO()
-    with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-        warnings.simplefilter("ignore")  # tracer warnings about data-dependent shapes in NMS
-        if dynamo:
-            batch = torch.export.Dim("batch", min=1, max=4096)
-            program = torch.onnx.export(
-                wrapper,
-                (example,),
-                input_names=[INPUT_NAME],
-                output_names=list(outputs),
-                dynamic_shapes={"pixels": {0: batch}},
-                opset_version=max(opset, 18),
-                dynamo=True,
-                verbose=False,
-            )
-            proto = program.model_proto
-        else:
-            axes = {0: "batch"} if batched else {1: "height", 2: "width"}
-            dynamic_axes = {INPUT_NAME: axes}
-            for name in outputs:
-                dynamic_axes[name] = {0: "batch" if batched else "detections"}
-            torch.onnx.export(
-                wrapper,
-                (example,),
-                buffer,
-                input_names=[INPUT_NAME],
-                output_names=list(outputs),
-                dynamic_axes=dynamic_axes,
-                opset_version=opset,
-                dynamo=False,
-            )
-            proto = onnx.load_model_from_string(buffer.getvalue())
-    metadata = metadata_for(
-        record, model.architecture, batched, outputs, arch_options=model.arch_options
-    )
-    onnx.helper.set_model_props(proto, metadata)
-    proto.producer_name = "visiona"
-    return OnnxModel(
-        model_bytes=proto.SerializeToString(),
-        weights=record,
-        architecture=model.architecture,
-        batched=batched,
-        outputs=outputs,
-        arch_options=dict(model.arch_options),
-    )
-
-
-def _detector_outputs(module: Any, example: torch.Tensor) -> tuple[str, ...]:
-    from visiona.engine.onnx_graph import detector_output_names
-
-    output = module.eval()([example.float() / 255])[0]
-    return detector_output_names(output)
 
 
 def export_onnx(
@@ -232,9 +179,8 @@ def export_onnx(
         check = verify_export(model, exported, images, atol=atol, rtol=rtol)
         if not check.passed:
             raise ExportVerificationError(
-                f"the ONNX export of {model.architecture} does not match PyTorch: max |diff| "
-                f"{check.max_abs_diff:.3g} (allowed {check.tolerance:.3g}), same top-1 on "
-                f"{check.top1_agreement:.0%} of {check.images} images; nothing was written",
+                f"the ONNX export of {model.architecture} does not match PyTorch on "
+                f"{check.describe()}; nothing was written",
                 hint="try another --opset, or the other exporter (--dynamo / no --dynamo)",
             )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -256,7 +202,7 @@ def load_verification_images(sources: Sequence[Any] | None, limit: int = 8) -> l
     from visiona.io.images import load_image
 
     if sources:
-        from visiona.engine.predict import gather_inputs
+        from visiona.data.sources import gather_inputs
 
         return [load_image(item).array for item in gather_inputs(list(sources))[:limit]]
     try:
@@ -286,8 +232,8 @@ def verify_export(
     """
     import torch
 
-    from visiona.engine.onnx_backend import session_for
-    from visiona.engine.preprocess import normalize, resize_pixels
+    from visiona.engine.predict.onnx_backend import session_for
+    from visiona.ops.preprocess import normalize, resize_pixels
 
     preprocessing = model.weights.preprocessing
     session = session_for(exported.model_bytes)
@@ -303,18 +249,71 @@ def verify_export(
         same = float(np.mean(ours.argmax(1) == reference.argmax(1)))
         return Verification(len(images), diff, tolerance, same)
     diffs, agree, scale = [0.0], [], 0.0
+    matched = total = 0
+    box_diff = score_diff = 0.0
     for image in pixels:
         with torch.inference_mode():
             ref = module([normalize(image, preprocessing)])[0]
         values = session.run(None, {INPUT_NAME: image.numpy()})
         got = dict(zip(exported.outputs, values, strict=True))
         ref_np = {name: ref[name].numpy() for name in ("boxes", "labels", "scores")}
-        diff = match_detections(ref_np, got, score_floor)
-        agree.append(float(diff is not None))
-        if diff is not None:
-            diffs.append(diff)
+        pairs = compare_detections(ref_np, got, score_floor)
+        matched, total = matched + pairs.matched, total + pairs.total
+        box_diff, score_diff = (
+            max(box_diff, pairs.max_box_diff),
+            max(score_diff, pairs.max_score_diff),
+        )
+        agree.append(float(pairs.matched == pairs.total))
+        if pairs.matched == pairs.total:
+            diffs.append(pairs.worst)
             scale = max(scale, float(np.abs(ref_np["boxes"]).max(initial=0.0)))
-    return Verification(len(images), max(diffs), atol + rtol * scale, float(np.mean(agree)))
+    comparison = DetectionComparison(matched, total, box_diff, score_diff, score_floor)
+    return Verification(
+        len(images), max(diffs), atol + rtol * scale, float(np.mean(agree)), comparison
+    )
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    matched: int
+    total: int
+    max_box_diff: float
+    max_score_diff: float
+    worst: float
+
+
+def compare_detections(
+    reference: dict[str, np.ndarray],
+    ours: dict[str, np.ndarray],
+    score_floor: float = DETECTION_SCORE_FLOOR,
+    margin: float = SCORE_MARGIN,
+) -> _Pairs:
+    """Match two detectors' outputs order-free (see :func:`match_detections`) and count.
+
+    Returns:
+        Detections that found a partner, detections that needed one, the largest box and score
+        differences of matched pairs, and the worst pair's ``max |box diff| + |score diff|``.
+    """
+    matched = total = 0
+    worst = box_diff = score_diff = 0.0
+    for one, other in ((reference, ours), (ours, reference)):
+        strong = one["scores"] >= score_floor + margin
+        candidates = other["scores"] >= score_floor - margin
+        for box, label, score in zip(
+            one["boxes"][strong], one["labels"][strong], one["scores"][strong], strict=True
+        ):
+            total += 1
+            same = np.flatnonzero(candidates & (other["labels"] == label))
+            if same.size == 0:
+                continue
+            boxes = np.abs(other["boxes"][same] - box).max(axis=1)
+            scores = np.abs(other["scores"][same] - score)
+            best = int(np.argmin(boxes + scores))
+            matched += 1
+            worst = max(worst, float(boxes[best] + scores[best]))
+            box_diff = max(box_diff, float(boxes[best]))
+            score_diff = max(score_diff, float(scores[best]))
+    return _Pairs(matched, total, box_diff, score_diff, worst)
 
 
 def match_detections(
@@ -334,17 +333,5 @@ def match_detections(
         The worst pair's ``max |box diff| + |score diff|``, or ``None`` if a detection has no
         partner.
     """
-    worst = 0.0
-    for one, other in ((reference, ours), (ours, reference)):
-        strong = one["scores"] >= score_floor + margin
-        candidates = other["scores"] >= score_floor - margin
-        for box, label, score in zip(
-            one["boxes"][strong], one["labels"][strong], one["scores"][strong], strict=True
-        ):
-            same = np.flatnonzero(candidates & (other["labels"] == label))
-            if same.size == 0:
-                return None
-            distance = np.abs(other["boxes"][same] - box).max(axis=1)
-            distance = distance + np.abs(other["scores"][same] - score)
-            worst = max(worst, float(distance.min()))
-    return worst
+    pairs = compare_detections(reference, ours, score_floor, margin)
+    return pairs.worst if pairs.matched == pairs.total else None

@@ -28,7 +28,7 @@ from visiona.errors import VisionaError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from visiona.engine.config import TrainConfig
+    from visiona.engine.train.config import TrainConfig
 
 MIN_LR = 1e-6
 MAX_LR = 1.0
@@ -138,7 +138,7 @@ def find_learning_rate(
     """
     from lightning.pytorch.tuner import Tuner
 
-    from visiona.engine.train import make_trainer, prepare_run, quiet_lightning
+    from visiona.engine.train.fit import make_trainer, prepare_run, quiet_lightning
     from visiona.viz.plots import plot_lr_finder
 
     if not 0 < min_lr < max_lr:
@@ -149,7 +149,7 @@ def find_learning_rate(
         if config.task == "classify":
             run = prepare_run(config, console=console)
         else:
-            from visiona.engine.train_detection import prepare_detection_run
+            from visiona.engine.train.detect_run import prepare_detection_run
 
             run = prepare_detection_run(config, console=console)
         _record_losses(run.module, raw)
