@@ -1,4 +1,4 @@
-"""`make demo`: the offline tour of what visiona does today (about 2-3 minutes on 2 CPU cores).
+"""`make demo`: the offline tour of what visiona does today (about 2 minutes on 2 idle CPU cores).
 
 1. Writes scikit-learn's handwritten digits as an image folder (train/ and held-out test/).
 2. Trains the course's from-scratch CNN on it (Lightning; curves, checkpoints, logs).
@@ -40,11 +40,20 @@ def write_sample_photos(folder: Path) -> list[Path]:
     return paths
 
 
-def visiona(*args: str, echo: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run the real CLI offline; show its output unless ``echo`` is off."""
+def visiona(*args: str, echo: bool = True, live: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI offline; show its output unless ``echo`` is off.
+
+    ``live`` lets the command write straight to this terminal (or log) while it runs: training
+    shows its progress bar on a terminal, one line per epoch otherwise.
+    """
     command = [sys.executable, "-m", "visiona", *args]
     env = {**os.environ, "VISIONA_OFFLINE": "1"}
     print("\n$ visiona " + " ".join(args), flush=True)
+    if live:
+        done = subprocess.run(command, text=True, env=env)
+        if done.returncode != 0:
+            raise SystemExit(f"demo step failed with exit code {done.returncode}")
+        return done
     done = subprocess.run(command, text=True, capture_output=True, env=env)
     if echo or done.returncode != 0:
         sys.stdout.write(done.stdout)
@@ -65,7 +74,7 @@ def main() -> None:
     visiona(
         "train", "classify", "--data", str(digits / "train"), "--model", "cnn",
         "--epochs", "15", "--batch-size", "32", "--lr", "3e-3", "--augment", "light",
-        "--no-hflip", "--name", "digits-cnn", "--project", str(runs), "--seed", "0",
+        "--no-hflip", "--name", "digits-cnn", "--project", str(runs), "--seed", "0", live=True,
     )  # fmt: skip
     run_dir = runs / "classify" / "digits-cnn"
     visiona(

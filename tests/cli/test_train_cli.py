@@ -111,4 +111,8 @@ def test_ctrl_c_leaves_a_resumable_run(tmp_path) -> None:
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads((run / "last.json").read_text())["epoch"] == saved_epoch + 1
+    # Epochs are counted from 1 in every message: Ctrl-C, resume, the per-epoch line.
+    assert f"epochs 1-{saved_epoch} are saved" in err
+    assert f"at epoch {saved_epoch + 1} of {saved_epoch + 1}" in resumed.stderr
+    assert f"epoch {saved_epoch + 1}/{saved_epoch + 1} (" in resumed.stderr
     assert Path(run / "best.safetensors").is_file()

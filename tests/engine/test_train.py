@@ -93,7 +93,11 @@ def test_resume_after_interrupt_matches_an_uninterrupted_run(colours, tmp_path, 
     for key in expected:
         assert torch.equal(expected[key], actual[key]), key
     epochs = [row.split(",")[0] for row in (run / "logs" / "metrics.csv").read_text().splitlines()]
-    assert "0" in epochs and "1" in epochs  # the merged log keeps both fits
+    # The merged log keeps both fits, epochs counted from 1 like everywhere else.
+    assert set(epochs[1:]) == {"1", "2"}
+    # One TensorBoard run for the whole run: the resume adds an events file beside the first.
+    assert len(list((run / "logs" / "tensorboard").glob("events.out.tfevents*"))) == 2
+    assert not [p for p in (run / "logs" / "tensorboard").iterdir() if p.is_dir()]
 
 
 def test_transfer_learning_freezes_the_pretrained_backbone(colours, tmp_path) -> None:
@@ -213,7 +217,10 @@ def test_every_optimizer_and_schedule_builds(optimizer: str, schedule: str) -> N
     configured = ClassificationModule(network, cfg, 3).configure_optimizers()
     optimizer_object = configured["optimizer"] if isinstance(configured, dict) else configured
     assert type(optimizer_object).__name__.lower() == optimizer
-    assert [g["name"] for g in optimizer_object.param_groups] == ["head", "backbone"]
+    # From scratch every parameter trains at one rate: one group, logged as plain "lr-<opt>".
+    assert (
+        len(optimizer_object.param_groups) == 1 and "name" not in optimizer_object.param_groups[0]
+    )
     if schedule != "none":
         assert "lr_scheduler" in configured
 
@@ -275,7 +282,7 @@ def test_checkpoint_metrics_belong_to_their_epoch(colours, tmp_path) -> None:
     last = json.loads((result.run_dir / "last.json").read_text())
     with open(result.run_dir / "logs" / "metrics.csv") as handle:
         rows = list(csv.DictReader(handle))
-    epoch_two = [r for r in rows if r["epoch"] == "1" and r.get("train/loss")]
+    epoch_two = [r for r in rows if r["epoch"] == "2" and r.get("train/loss")]
     assert last["epoch"] == 2
     assert last["metrics"]["train/loss"] == pytest.approx(float(epoch_two[0]["train/loss"]))
 
@@ -334,3 +341,36 @@ def test_no_hflip_removes_the_flip_and_cnn_blocks_include_dense_layers() -> None
     names = [name for name, _ in backbone_blocks(network)]
     assert "13" in names  # the 2048 -> 128 dense layer
     assert [name for name, _ in select_blocks(network, "last:1")] == ["13"]
+
+
+def test_fine_tuning_keeps_head_and_backbone_groups() -> None:
+    from visiona.engine.train.classify import ClassificationModule
+
+    network = load_model("cnn", pretrained=False, num_classes=3, arch_options=TINY_CNN).module
+    cfg = TrainConfig(data="x", pretrained=True, lr=1e-3)
+    groups = ClassificationModule(network, cfg, 3).configure_optimizers()["optimizer"].param_groups
+    assert [(g["name"], g["lr"]) for g in groups] == [("head", 1e-3), ("backbone", 1e-4)]
+
+
+def test_progress_counts_epochs_from_one_without_a_terminal(colours, tmp_path) -> None:
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from visiona.engine.train.callbacks import EpochProgressBar
+
+    log = io.StringIO()
+    console = Console(file=log, force_terminal=False, width=200)
+    result = train_classifier(config(colours, tmp_path / "runs", epochs=2), console=console)
+    lines = [line for line in log.getvalue().splitlines() if line.startswith("epoch ")]
+    assert [line.split(" (")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
+    assert "train/loss" in lines[0] and "val/acc" in lines[0]
+    epochs = [row.split(",")[0] for row in (result.run_dir / "logs" / "metrics.csv").read_text()
+              .splitlines()[1:]]  # fmt: skip
+    assert set(epochs) == {"1", "2"}  # learning-rate rows included
+    header = (result.run_dir / "logs" / "metrics.csv").read_text().splitlines()[0]
+    assert "lr-AdamW" in header and "backbone" not in header
+    bar = EpochProgressBar()
+    bar._trainer = SimpleNamespace(max_epochs=15)
+    assert bar._get_train_description(0).strip() == "Epoch 1/15"

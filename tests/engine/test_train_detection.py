@@ -179,6 +179,10 @@ def test_bad_input_is_a_clear_usage_error(shapes, tmp_path) -> None:
         train(config(shapes, tmp_path / "runs", monitor="val/acc"), progress=False)
     with pytest.raises(UsageError, match="classify only"):
         train(config(shapes, tmp_path / "runs", mixup=0.2), progress=False)
+    # A keypoint detector needs keypoints: one clear line, not a network with 0 keypoints.
+    with pytest.raises(UsageError, match="has no keypoints") as info:
+        train(config(shapes, tmp_path / "runs", task="keypoints"), progress=False)
+    assert "--keypoints" in " ".join(info.value.hints)
     assert not (tmp_path / "runs" / "detect").exists() or not any(
         (tmp_path / "runs" / "detect").iterdir()
     )

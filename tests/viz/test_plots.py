@@ -139,3 +139,21 @@ def test_lr_finder(tmp_path) -> None:
     assert png_size(plot_lr_finder([], [], None, tmp_path / "none.png"))
     with pytest.raises(ValueError, match="losses"):
         plot_lr_finder([1e-3, 1e-2], [1.0], None, tmp_path / "bad.png")
+
+
+def test_curve_panels_expand_patterns_to_logged_loss_terms(tmp_path) -> None:
+    from visiona.viz.plots import _expand
+
+    csv_path = tmp_path / "metrics.csv"
+    csv_path.write_text(
+        "epoch,step,train/loss,train/loss_classifier,train/loss_box_reg,val/map50\n"
+        "1,3,1.0,0.6,0.4,0.1\n"
+    )
+    metrics = read_training_metrics(csv_path)
+    names = _expand(("train/loss", "train/loss_*", "train/*"), metrics)
+    assert names == ["train/loss", "train/loss_box_reg", "train/loss_classifier"]
+    assert png_size(
+        plot_training_curves(
+            csv_path, tmp_path / "c.png", panels=[("loss", ("train/loss", "train/loss_*"))]
+        )
+    )

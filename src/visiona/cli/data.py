@@ -59,6 +59,11 @@ def make(
     max_objects: int = typer.Option(
         None, "--max-objects", min=1, help="shapes: most shapes per image (default 4)."
     ),
+    keypoints: bool = typer.Option(
+        False,
+        "--keypoints",
+        help="shapes: also label each shape's top/bottom/left/right points (train keypoints).",
+    ),
     as_json: bool = _JSON,
 ) -> None:
     """Write a data set as DIR/train/<class>/*.png and DIR/test/<class>/*.png, offline.
@@ -86,6 +91,7 @@ def make(
             seed=seed,
             val_fraction=test_fraction,
             overwrite=overwrite,
+            keypoints=keypoints,
             as_json=as_json,
         )
         return
@@ -94,7 +100,11 @@ def make(
         raise unknown_name_error(
             "data set", name, [*BUILDERS, "shapes"], f"known: {known} (see: visiona data list)"
         )
-    for option, value in (("--images", num_images), ("--max-objects", max_objects)):
+    for option, value in (
+        ("--images", num_images),
+        ("--max-objects", max_objects),
+        ("--keypoints", keypoints or None),
+    ):
         if value is not None:
             raise UsageError(f"{option} only applies to shapes")
     image_format = image_format or "png"
@@ -237,6 +247,7 @@ def _make_shapes(
     seed: int,
     val_fraction: float,
     overwrite: bool,
+    keypoints: bool = False,
     as_json: bool = False,
 ) -> None:
     """``visiona data make shapes``: write the synthetic detection set and print its counts."""
@@ -253,6 +264,7 @@ def _make_shapes(
         fmt=fmt,
         val_fraction=val_fraction,
         overwrite=overwrite,
+        keypoints=keypoints,
     )
     splits = list(report.images)
     if as_json:

@@ -37,6 +37,9 @@ def serve(
     random_init: bool = typer.Option(
         False, "--random-init", help="Random weights instead of pretrained (testing)."
     ),
+    keep_going: bool = typer.Option(
+        False, "--keep-going", help="Start even when a model cannot be loaded (it is left out)."
+    ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
 ) -> None:
     """Serve models: REST API (/v1/models, /docs, /metrics) and a web page with webcam at /."""
@@ -82,6 +85,29 @@ def serve(
         device=device,
     )
     app = create_app(config)
+    _load_or_refuse(app.state.manager, pairs, pretrained=not random_init, keep_going=keep_going)
     typer.echo(f"visiona serve: models {', '.join(names)} on http://{host}:{port}/", err=True)
     typer.echo(f"management token: {token}", err=True)
     run(app, host, port)
+
+
+def _load_or_refuse(
+    manager, pairs: list[tuple[str, str]], *, pretrained: bool, keep_going: bool
+) -> None:
+    """Load every model before listening: a model that cannot load stops the start (exit 2,
+    one line per problem) unless ``--keep-going``, which serves the others."""
+    from visiona.errors import VisionaError
+
+    problems = []
+    for name, source in pairs:
+        try:
+            manager.load(name, source, pretrained=pretrained)
+        except VisionaError as error:
+            hints = getattr(error, "hints", [])
+            fix = f" (fix: {hints[0].strip()})" if hints else ""
+            problems.append(f"model {name!r} ({source}): {str(error).splitlines()[0]}{fix}")
+    for problem in problems:
+        typer.echo(f"{'warning' if keep_going else 'error'}: {problem}", err=True)
+    if problems and not keep_going:
+        typer.echo("not starting; fix the models above or pass --keep-going", err=True)
+        raise typer.Exit(2)

@@ -324,10 +324,12 @@ def _detection_command(task: str, default_model: str, what: str) -> None:
             report=not no_report,
         )  # fmt: skip
 
+    shapes = "shapes_kp" if task == "keypoints" else "shapes"
+    make = f"visiona data make shapes {shapes}/" + (" --keypoints" if task == "keypoints" else "")
     command.__doc__ = (
         f"Train {what} on a COCO, YOLO or VOC data set (torchvision detector, Lightning).\n\n"
-        f"Examples:\n  visiona data make shapes shapes/\n"
-        f"  visiona train {task} --data shapes/ --epochs 20\n"
+        f"Examples:\n  {make}\n"
+        f"  visiona train {task} --data {shapes}/ --epochs 20\n"
         f"  visiona train {task} --data my_coco/ -m {default_model}"
     )
     app.command(task)(command)

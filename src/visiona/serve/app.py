@@ -313,6 +313,19 @@ def _decode(name: str, data: Any, max_pixels: int) -> Any:
     return load_image(stream, max_pixels=max_pixels)
 
 
+def _offline_docs(openapi_url: str, title: str) -> Response:
+    """Swagger UI from the vendored files in ``static/vendor/swagger-ui`` (no CDN)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    return get_swagger_ui_html(
+        openapi_url=openapi_url,
+        title=f"{title} API",
+        swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    )
+
+
 def create_app(config: ServeConfig) -> FastAPI:
     """Build the app; models in ``config.models`` load in the background after start-up."""
     metrics = _Metrics()
@@ -329,6 +342,9 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     def load_initial() -> None:
         for name, source in config.models:
+            loaded = manager.get(name)
+            if loaded is not None and loaded.source == source:
+                continue  # already loaded before start-up (visiona serve checks every model)
             try:
                 manager.load(name, source, pretrained=config.pretrained)
             except VisionaError as error:
@@ -345,6 +361,9 @@ def create_app(config: ServeConfig) -> FastAPI:
         title="visiona",
         description="Serve visiona models: classify, detect, segment, keypoints, faces...",
         lifespan=lifespan,
+        # /docs is served below from vendored Swagger UI files: it must work offline.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.manager = manager
     app.state.token = token
@@ -396,6 +415,14 @@ def create_app(config: ServeConfig) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return _offline_docs(app.openapi_url or "/openapi.json", app.title)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
     @app.get("/v2/health/live", tags=["health"])
     async def live() -> dict[str, bool]:

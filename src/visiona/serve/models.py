@@ -114,11 +114,31 @@ def _build_predictor(
     return predictor, task
 
 
+def _packaged_record(task: str, backend: str) -> Any:
+    """The packaged weights record of a perception model (for its description and license)."""
+    from visiona.models.packaged import PACKAGED_WEIGHTS
+
+    records = [w for w in PACKAGED_WEIGHTS.values() if w.task == task]
+    for record in records:
+        if backend in (record.tag, record.model) or record.model.startswith(backend):
+            return record
+    return records[0] if records else None
+
+
 def _model_info(predictor: Any, task: str) -> dict[str, Any]:
+    """What the page and ``GET /v1/models`` show: classes, input size, source, license."""
     model = predictor.model
     weights = model.weights
     if predictor.takes_images:  # packaged perception models: own preprocessing
-        return {"classes": [], "input_size": None, "backend": model.architecture}
+        record = _packaged_record(task, str(model.architecture))
+        return {
+            "classes": [],
+            "input_size": None,
+            "backend": model.architecture,
+            "description": record.description if record else weights.description,
+            "license": record.license if record else weights.license,
+            "origin": record.urls[0] if record and record.urls else "",
+        }
     size = getattr(weights.preprocessing, "input_size", None)
     return {
         "classes": list(weights.class_names),
@@ -126,6 +146,9 @@ def _model_info(predictor: Any, task: str) -> dict[str, Any]:
         "backend": type(predictor.backend).__name__,
         "architecture": model.architecture,
         "weights": weights.full_name,
+        "description": weights.description,
+        "license": weights.license,
+        "origin": weights.urls[0] if weights.urls else "",
     }
 
 

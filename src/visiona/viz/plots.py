@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -267,6 +268,19 @@ def read_training_metrics(metrics_csv: str | Path) -> TrainingMetrics:
     return TrainingMetrics(x_label="step" if use_steps else "epoch", series=series)
 
 
+def _expand(names: Sequence[str], metrics: TrainingMetrics) -> list[str]:
+    """Panel metric names with ``*`` patterns (``train/loss_*``) replaced by the logged series
+    they match (sorted), without duplicates."""
+    import fnmatch
+
+    logged = sorted({re.sub(r"_(epoch|step)$", "", key) for key in metrics.series})
+    expanded: list[str] = []
+    for name in names:
+        matches = fnmatch.filter(logged, name) if "*" in name else [name]
+        expanded += [match for match in matches if match not in expanded]
+    return expanded
+
+
 def plot_training_curves(
     metrics_csv: str | Path,
     path: str | Path,
@@ -282,7 +296,7 @@ def plot_training_curves(
         metrics_csv: A Lightning CSVLogger ``metrics.csv``.
         path: Output PNG file.
         panels: ``(title, metric names)`` per panel, instead of loss and accuracy (e.g. a
-            detector's loss and mAP).
+            detector's loss and mAP); a name may be a pattern (``train/loss_*``).
 
     Returns:
         ``path``.
@@ -301,7 +315,7 @@ def plot_training_curves(
     for index, (ylabel, names) in enumerate(panels):
         axes = figure.add_subplot(1, count, index + 1)
         drawn = False
-        for name in names:
+        for name in _expand(names, metrics):
             found = metrics.get(name)
             if found is not None:
                 axes.plot(*found, marker="o", markersize=3, label=name)
@@ -319,7 +333,8 @@ def plot_training_curves(
         axes = figure.add_subplot(1, count, count)
         values = np.concatenate([y for _, y in rates.values()])
         for name, (x, y) in sorted(rates.items()):
-            axes.plot(x, y, marker="o", markersize=3, label=name.removeprefix("lr-"))
+            label = name.removeprefix("lr-").replace("/", " ")
+            axes.plot(x, y, marker="o", markersize=3, label=f"lr ({label})")
         if values.min() > 0 and values.max() / values.min() > 20:
             axes.set_yscale("log")
         axes.legend(fontsize=8)
@@ -336,16 +351,19 @@ def plot_lr_finder(
     losses: Sequence[float],
     suggestion: float | None,
     path: str | Path,
+    raw_losses: Sequence[float] | None = None,
 ) -> Path:
-    """Plot an LR-range test: loss against learning rate on a log x-axis.
+    """Plot an LR-range test: loss against learning rate on a log x-axis spanning every rate
+    tried.
 
     When the loss diverges at the end, the y-axis is cut at 1.5× the range before the minimum.
 
     Args:
         lrs: Learning rates tried ``(K,)``.
-        losses: Loss at each rate ``(K,)``; non-finite values (diverged runs) are left out.
+        losses: (Smoothed) loss at each rate ``(K,)``; non-finite values are left out.
         suggestion: Suggested learning rate, marked with a dashed line, or ``None``.
         path: Output PNG file.
+        raw_losses: Each step's unsmoothed loss ``(K,)``, drawn faintly behind the curve.
 
     Returns:
         ``path``.
@@ -357,15 +375,22 @@ def plot_lr_finder(
     values = np.asarray(losses, dtype=np.float64).reshape(-1)
     if rates.shape != values.shape:
         raise ValueError(f"{rates.size} learning rates but {values.size} losses")
+    all_rates = rates[np.isfinite(rates) & (rates > 0)]
+    raw = None if raw_losses is None else np.asarray(raw_losses, dtype=np.float64).reshape(-1)
     keep = np.isfinite(rates) & np.isfinite(values) & (rates > 0)
-    rates, values = rates[keep], values[keep]
     figure = _figure(6.0, 4.2)
     axes = figure.add_subplot()
-    if rates.size == 0:
+    if not keep.any():
         _no_data(axes)
         return _save(figure, path)
-    axes.plot(rates, values, color="tab:blue")
+    if raw is not None and raw.shape == rates.shape:
+        shown = keep & np.isfinite(raw)
+        axes.plot(rates[shown], raw[shown], color="tab:blue", alpha=0.25, linewidth=0.8,
+                  label="loss per step")  # fmt: skip
+    rates, values = rates[keep], values[keep]
+    axes.plot(rates, values, color="tab:blue", label="smoothed loss")
     axes.set_xscale("log")
+    axes.set_xlim(float(all_rates.min()), float(all_rates.max()))
     # Keep the useful part readable: a diverging tail would squash the curve to a flat line.
     lowest = int(np.argmin(values))
     top, bottom = float(values[: lowest + 1].max()), float(values[lowest])
@@ -378,8 +403,8 @@ def plot_lr_finder(
         axes.axvline(suggestion, color="tab:red", linestyle="--", linewidth=1)
         axes.plot(rates[nearest], values[nearest], "o", color="tab:red",
                   label=f"suggested lr = {suggestion:.2e}")  # fmt: skip
-        axes.legend(fontsize=8)
         title += f" (suggested {suggestion:.2e})"
+    axes.legend(fontsize=8)
     axes.set_xlabel("learning rate (log scale)")
     axes.set_ylabel("loss")
     axes.set_title(title)

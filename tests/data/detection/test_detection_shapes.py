@@ -94,3 +94,22 @@ def test_boxes_only_and_no_val_split(tmp_path: Path) -> None:
     assert report.images == {"train": 3}
     dataset, _ = read_coco(tmp_path / "b")
     assert all(not o.has_mask for _, o in dataset.objects())
+
+
+def test_shapes_with_keypoints_label_each_shapes_extreme_points(tmp_path) -> None:
+    from visiona.data.detection.convert import read_dataset
+    from visiona.data.detection.shapes import SHAPE_KEYPOINTS, extreme_points
+
+    square = np.zeros((10, 10), bool)
+    square[2:5, 3:9] = True  # rows 2-4, columns 3-8
+    assert extreme_points(square) == [6.0, 2.5, 2.0, 6.0, 4.5, 2.0, 3.5, 3.5, 2.0, 8.5, 3.5, 2.0]
+    make_shapes(tmp_path / "kp", num_images=4, image_size=64, seed=1, keypoints=True)
+    dataset, _ = read_dataset(tmp_path / "kp")
+    assert dataset.keypoint_names == SHAPE_KEYPOINTS and dataset.num_keypoints == 4
+    for _, obj in dataset.objects():
+        x0, y0, x1, y1 = obj.box
+        xs, ys = obj.keypoints[0::3], obj.keypoints[1::3]
+        assert all(x0 <= x <= x1 for x in xs) and all(y0 <= y <= y1 for y in ys)
+        assert ys[0] == y0 + 0.5 and ys[1] == y1 - 0.5 and xs[2] == x0 + 0.5 and xs[3] == x1 - 0.5
+    with pytest.raises(UsageError, match="no keypoints"):
+        make_shapes(tmp_path / "voc", num_images=2, fmt="voc", keypoints=True)

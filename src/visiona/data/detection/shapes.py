@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 SHAPE_CLASSES = ("circle", "square", "triangle")
+SHAPE_KEYPOINTS = ("top", "bottom", "left", "right")
+"""With ``keypoints=True`` each object gets its visible mask's extreme points, in this order
+(a mirror flip swaps ``left`` and ``right``)."""
 MANIFEST = "dataset.json"
 MAX_IMAGE_SIZE = 2048
 MIN_IMAGE_SIZE = 32
@@ -184,8 +187,26 @@ def draw_shapes_image(
     return pixels, shapes
 
 
-def shape_annotation(shape: DrawnShape, *, masks: bool = True) -> ObjectAnnotation:
-    """The exact annotation of a drawn shape: tight mask box (xyxy pixels) and traced polygons."""
+def extreme_points(mask: np.ndarray) -> list[float]:
+    """COCO keypoints ``[x, y, 2] * 4`` of a non-empty ``(H, W)`` mask: the centres of its
+    topmost, bottommost, leftmost and rightmost pixel runs (pixel centres, absolute pixels)."""
+    import numpy as np
+
+    ys, xs = np.nonzero(mask)
+    points: list[float] = []
+    for along, across, pick in ((ys, xs, ys.min()), (ys, xs, ys.max()),
+                                (xs, ys, xs.min()), (xs, ys, xs.max())):  # fmt: skip
+        middle = float(np.median(across[along == pick])) + 0.5
+        x, y = (middle, float(pick) + 0.5) if along is ys else (float(pick) + 0.5, middle)
+        points += [x, y, 2.0]
+    return points
+
+
+def shape_annotation(
+    shape: DrawnShape, *, masks: bool = True, keypoints: bool = False
+) -> ObjectAnnotation:
+    """The exact annotation of a drawn shape: tight mask box (xyxy pixels), traced polygons and,
+    with ``keypoints``, the mask's extreme points (:data:`SHAPE_KEYPOINTS`)."""
     import numpy as np
 
     from visiona.data.detection.masks import mask_to_polygons
@@ -194,7 +215,8 @@ def shape_annotation(shape: DrawnShape, *, masks: bool = True) -> ObjectAnnotati
     cols = np.flatnonzero(shape.mask.any(axis=0))
     box = (float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1))
     polygons = mask_to_polygons(shape.mask)[0] if masks else None
-    return ObjectAnnotation(box=box, class_id=shape.class_id, polygons=polygons)
+    points = extreme_points(shape.mask) if keypoints else None
+    return ObjectAnnotation(box=box, class_id=shape.class_id, polygons=polygons, keypoints=points)
 
 
 def _validate(
@@ -262,6 +284,7 @@ def make_shapes(
     val_fraction: float = 0.2,
     masks: bool = True,
     overwrite: bool = False,
+    keypoints: bool = False,
 ) -> ShapesReport:
     """Write the synthetic shapes data set (circles, squares, triangles) in a label format.
 
@@ -276,6 +299,8 @@ def make_shapes(
         val_fraction: Share of the images written as the ``val`` split (the rest is ``train``).
         masks: Write instance masks (polygons); False writes boxes only.
         overwrite: Replace a previous shapes build in ``out_dir`` (other files are kept).
+        keypoints: Also label each object's extreme points (top, bottom, left, right) as
+            keypoints, for ``visiona train keypoints`` (COCO and YOLO only).
 
     Returns:
         Counts per split and class.
@@ -290,6 +315,8 @@ def make_shapes(
 
     started = time.perf_counter()
     fmt = _validate(num_images, image_size, max_objects, seed, fmt, val_fraction)
+    if keypoints and fmt == "voc":
+        raise UsageError("Pascal VOC has no keypoints; use --format coco or yolo with keypoints")
     out_dir = Path(out_dir).expanduser()
     _prepare(out_dir, overwrite)
 
@@ -311,12 +338,16 @@ def make_shapes(
             file = f"{split}/shapes_{index:0{width}d}.png"
             (images_root / split).mkdir(exist_ok=True)
             Image.fromarray(pixels).save(images_root / file)
-            objects = [shape_annotation(s, masks=masks) for s in shapes]
+            objects = [shape_annotation(s, masks=masks, keypoints=keypoints) for s in shapes]
             images.append(ImageAnnotation(file, image_size, image_size, objects, split=split))
             report.images[split] = report.images.get(split, 0) + 1
             report.objects.setdefault(split, Counter()).update(o.class_id for o in objects)
         dataset = DetectionDataset(
-            images_root=images_root, classes=SHAPE_CLASSES, images=images, source_format="shapes"
+            images_root=images_root,
+            classes=SHAPE_CLASSES,
+            images=images,
+            source_format="shapes",
+            keypoint_names=SHAPE_KEYPOINTS if keypoints else (),
         )
         # Shapes with masks are for instance segmentation: YOLO gets polygon labels then.
         write_dataset(
@@ -336,6 +367,7 @@ def make_shapes(
         "seed": seed,
         "val_fraction": val_fraction,
         "masks": masks,
+        "keypoints": list(SHAPE_KEYPOINTS) if keypoints else [],
         "counts": {
             split: {
                 "images": report.images[split],

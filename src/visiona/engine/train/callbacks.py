@@ -1,9 +1,18 @@
-"""Training callbacks: run artefacts (best/last checkpoints), a NaN guard, a seeded sampler."""
+"""Training callbacks: run artefacts (best/last checkpoints), a NaN guard, a seeded sampler,
+progress (a Rich bar on terminals, one plain line per epoch elsewhere) and loggers.
+
+Epochs are counted from 1 everywhere a person reads them: the bar, the per-epoch lines, the logs
+(CSV and TensorBoard ``epoch``), the checkpoints' JSON, curves and messages.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import signal
+import threading
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import replace
@@ -13,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import lightning.pytorch as pl
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import Checkpoint
+from lightning.pytorch.callbacks import Checkpoint, RichProgressBar
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch.utils.data import Sampler
 
 from visiona.errors import VisionaError
@@ -21,6 +31,8 @@ from visiona.io.atomic import atomic_path, atomic_write_text
 from visiona.weights.checkpoint import save_checkpoint
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from visiona.weights.record import Weights
 
 
@@ -185,6 +197,23 @@ def _atomic_json(path: Path, data: dict[str, Any]) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True))
 
 
+@contextlib.contextmanager
+def _ctrl_c_after() -> Iterator[None]:
+    """Hold Ctrl-C until the block ends: an epoch's files (JSON, weights, ``last.ckpt``) are
+    written all or none, so "epochs 1-N are saved" always means resumable."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+        if received:
+            raise KeyboardInterrupt
+
+
 class RunArtifacts(Checkpoint):
     """At the end of each epoch: ``last.safetensors`` (+ JSON), ``best.safetensors`` when the
     monitored metric improves, and Lightning's full state in ``checkpoints/last.ckpt`` for
@@ -240,6 +269,12 @@ class RunArtifacts(Checkpoint):
                 "no checkpoint was written for this state",
                 hint="lower --lr or check the data",
             )
+        with _ctrl_c_after():
+            self._save(trainer, module, metrics)
+
+    def _save(
+        self, trainer: pl.Trainer, module: pl.LightningModule, metrics: dict[str, float]
+    ) -> None:
         epoch = trainer.current_epoch + 1
         record = replace(self.record, metrics={**metrics, "epoch": epoch})
         network = module.network
@@ -270,3 +305,63 @@ class RunArtifacts(Checkpoint):
         if improved:
             _atomic_json(self.run_dir / "best.json", summary)
         _atomic_json(self.run_dir / "last.json", summary)
+
+
+class EpochProgressBar(RichProgressBar):
+    """Lightning's Rich bar counting epochs from 1 (``Epoch 3/15``) and without ``v_num``."""
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        text = f"Epoch {current_epoch + 1}"
+        if self.trainer.max_epochs is not None and self.trainer.max_epochs > 0:
+            text += f"/{self.trainer.max_epochs}"
+        return f"{text:{len(self.validation_description)}}"
+
+    def get_metrics(self, trainer: pl.Trainer, module: pl.LightningModule) -> dict[str, Any]:
+        items = super().get_metrics(trainer, module)
+        items.pop("v_num", None)
+        return items
+
+
+def epoch_summary(metrics: dict[str, float]) -> str:
+    """``train/loss 0.1234  val/acc 0.9500 ...``: the training loss and every validation value."""
+    shown = [k for k in sorted(metrics) if k == "train/loss" or k.startswith("val/")]
+    return "  ".join(f"{name} {metrics[name]:.4f}" for name in shown)
+
+
+class EpochLines(pl.Callback):
+    """One plain line per finished epoch (``epoch 3/15 (2.1 s): train/loss ...``), for output
+    that is not a terminal (logs, CI, ``make demo``) where a live bar would be garbage."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._started = time.perf_counter()
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self._started = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+        seconds = time.perf_counter() - self._started
+        total = f"/{trainer.max_epochs}" if trainer.max_epochs and trainer.max_epochs > 0 else ""
+        self.console.print(
+            f"epoch {trainer.current_epoch + 1}{total} ({seconds:.1f} s): {epoch_summary(metrics)}",
+            markup=False,
+            highlight=False,
+        )
+
+
+class _OneBasedEpochs:
+    """Logger mixin: Lightning logs ``epoch`` counted from 0; people count from 1."""
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        if "epoch" in metrics:
+            metrics = {**metrics, "epoch": metrics["epoch"] + 1}
+        super().log_metrics(metrics, step)  # type: ignore[misc]
+
+
+class RunCSVLogger(_OneBasedEpochs, CSVLogger):
+    """CSVLogger with 1-based epochs."""
+
+
+class RunTensorBoardLogger(_OneBasedEpochs, TensorBoardLogger):
+    """TensorBoardLogger with 1-based epochs."""

@@ -154,6 +154,12 @@ def prepare_detection_run(
     config.validate()
     splits = _splits(config, resume, resume)
     _report_problems(splits, console)
+    if config.task == "keypoints" and splits.dataset.num_keypoints == 0:
+        raise UsageError(
+            f"{config.data} has no keypoints to train a keypoint detector on",
+            hint="label keypoints (COCO 'keypoints', YOLO kpt_shape), or try: "
+            "visiona data make shapes shapes_kp/ --keypoints",
+        )
     if not splits.val:
         raise UsageError(
             "no validation images", hint="add a val split or raise --val (e.g. --val 0.2)"

@@ -205,19 +205,26 @@ def make_trainer(
     """A Lightning Trainer with the run's loggers, device and precision."""
     import lightning.pytorch as pl
     from lightning.pytorch.callbacks import Checkpoint
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
     from visiona.engine.predict.backends import resolve_device
+    from visiona.engine.train.callbacks import (
+        EpochLines,
+        EpochProgressBar,
+        RunCSVLogger,
+        RunTensorBoardLogger,
+    )
 
     show_progress = progress and console is not None and console.is_terminal
     if show_progress:
-        from lightning.pytorch.callbacks import RichProgressBar
-
-        callbacks = [*callbacks, RichProgressBar()]
+        callbacks = [*callbacks, EpochProgressBar()]
+    elif progress and console is not None:
+        callbacks = [*callbacks, EpochLines(console)]
     device = resolve_device(config.device)
     accelerator = "gpu" if device.startswith("cuda") else ("mps" if device == "mps" else "cpu")
     log_dir = run_dir / "logs"
-    # Each fit (first run, each resume) logs into its own part; merge_csv_logs joins them.
+    # Each fit (first run, each resume) writes its own CSV part; merge_csv_logs joins them.
+    # TensorBoard gets one folder for the whole run: a resume adds an events file beside the
+    # first, and TensorBoard shows them as one run (steps continue from the checkpoint).
     part = f"part{len(list((log_dir / 'csv').glob('part*'))) + 1}"
     return pl.Trainer(
         default_root_dir=str(run_dir),
@@ -228,8 +235,8 @@ def make_trainer(
         deterministic=config.deterministic,
         callbacks=callbacks,
         logger=[
-            CSVLogger(str(log_dir), name="csv", version=part),
-            TensorBoardLogger(str(log_dir), name="tensorboard", version=part),
+            RunCSVLogger(str(log_dir), name="csv", version=part),
+            RunTensorBoardLogger(str(log_dir / "tensorboard"), name="", version=""),
         ],
         # Our RunArtifacts is the checkpoint callback; without it, Lightning must not add its own.
         enable_checkpointing=any(isinstance(cb, Checkpoint) for cb in callbacks),
@@ -316,6 +323,13 @@ def _train(
         callbacks.append(LearningRateMonitor(logging_interval="epoch"))
     trainer = make_trainer(config, run.run_dir, callbacks, console, progress)
     ckpt = run.run_dir / "checkpoints" / "last.ckpt" if resume is not None else None
+    if ckpt is not None and console is not None:
+        done = int(read_metrics(run.run_dir / "last.json").get("epoch", 0))
+        console.print(
+            f"resuming {run.run_dir} at epoch {done + 1} of {config.epochs} "
+            f"(epochs 1-{done} are done)",
+            markup=False,
+        )
     sigint = signal.getsignal(signal.SIGINT)
     try:
         trainer.fit(run.module, run.train_loader, run.val_loader, ckpt_path=ckpt, weights_only=True)
@@ -381,9 +395,20 @@ def quiet_lightning() -> Iterator[None]:
             logger.setLevel(level)
 
 
+def _fill_epochs(rows: list[dict[str, str]]) -> None:
+    """Give rows logged without an epoch (the learning rate, logged as an epoch starts) the
+    epoch of the next row that has one (epoch values are logged at the epoch's last step)."""
+    following = ""
+    for row in reversed(rows):
+        if row.get("epoch"):
+            following = row["epoch"]
+        elif following:
+            row["epoch"] = following
+
+
 def merge_csv_logs(run_dir: Path) -> Path | None:
     """Join the CSV logs of every fit of a run into ``logs/metrics.csv`` (a resumed run's rows
-    replace those of epochs it ran again)."""
+    replace those of epochs it ran again); epochs count from 1, as everywhere else."""
     import csv
 
     parts = sorted(
@@ -398,6 +423,7 @@ def merge_csv_logs(run_dir: Path) -> Path | None:
             reader = csv.DictReader(handle)
             new_rows = list(reader)
             columns += [c for c in reader.fieldnames or [] if c not in columns]
+        _fill_epochs(new_rows)
         epochs = {row.get("epoch") for row in new_rows if row.get("epoch")}
         rows = [row for row in rows if row.get("epoch") not in epochs] + new_rows
     merged = run_dir / "logs" / "metrics.csv"
@@ -408,7 +434,10 @@ def merge_csv_logs(run_dir: Path) -> Path | None:
     return merged
 
 
-_DETECTION_PANELS = (("loss", ("train/loss",)), ("mAP", ("val/map50", "val/map", "val/mask_map50")))
+_DETECTION_PANELS = (
+    ("loss", ("train/loss", "train/loss_*", "train/*")),
+    ("mAP", ("val/map50", "val/map", "val/mask_map50")),
+)
 
 
 def _plots(run_dir: Path, task: str = "classify") -> dict[str, Path]:

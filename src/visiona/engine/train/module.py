@@ -45,7 +45,7 @@ class OptimizedModule(pl.LightningModule):
 
     def parameter_groups(self) -> list[dict[str, Any]]:
         """Head at ``lr``; the rest at ``backbone_lr`` (default lr/10) when fine-tuning a
-        pretrained model, else at ``lr``. Frozen parameters are included (they get no gradient
+        pretrained model, else everything in one group at ``lr``. Frozen parameters are included (they get no gradient
         until unfrozen), so unfreezing later needs no change to the optimizer or schedule."""
         config = self.config
         head = self.head_parameters()
@@ -54,6 +54,10 @@ class OptimizedModule(pl.LightningModule):
         backbone_lr = config.backbone_lr
         if backbone_lr is None:
             backbone_lr = config.lr / 10 if config.pretrained else config.lr
+        if backbone_lr == config.lr:
+            # One rate for everything (training from scratch): one unnamed group, so logs and
+            # curves show a plain "lr", not a "backbone" the model may not have.
+            return [{"params": [*head, *rest], "lr": config.lr}]
         groups = [{"params": head, "lr": config.lr, "name": "head"}]
         if rest:
             groups.append({"params": rest, "lr": backbone_lr, "name": "backbone"})

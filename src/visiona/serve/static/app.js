@@ -1,21 +1,36 @@
-// visiona lab: choose a model, send an uploaded image or webcam frames to
-// POST /v1/models/{name}:predict, and draw the result's overlays on a canvas.
+// visiona lab: choose a model, give it an image (upload, drop, paste, example, webcam), send it to
+// POST /v1/models/{name}:predict and draw the result beside the input.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const canvas = $("canvas");
+const canvas = $("canvas");          // output: the image with the result drawn on it
 const ctx = canvas.getContext("2d");
+const input = $("input");            // input: the image as sent
+const inputCtx = input.getContext("2d");
 const video = $("video");
 const grab = document.createElement("canvas");
 const COLOURS = ["#ff3b30", "#34c759", "#0a84ff", "#ff9f0a", "#af52de", "#5ac8fa", "#ffcc00"];
 const OPTION_NAMES = ["top_k", "conf", "iou"];
+const DISPLAY_SIDE = 320;            // small images are scaled up to about this size for display
+const MAX_SCALE = 8;
 let models = {};
 let stream = null;
 let frameTimes = [];
-// Exposed for tests and curious users: the last drawn prediction.
+let current = null;                  // the still image shown: {blob, name}
+let sequence = 0;                    // only the newest request may draw
+let pending = 0;
+let scale = 1;
+let rerunTimer = null;
+// Exposed for tests and curious users: the last drawn prediction (or error).
 window.visionaLast = null;
 
 function colour(i) { return COLOURS[((i % COLOURS.length) + COLOURS.length) % COLOURS.length]; }
+
+function setBusy(delta) {
+  pending = Math.max(0, pending + delta);
+  $("busy").hidden = pending === 0;
+  document.body.dataset.busy = pending > 0 ? "1" : "";
+}
 
 async function loadModels() {
   const response = await fetch("/v1/models");
@@ -40,57 +55,92 @@ async function loadModels() {
   showModel();
 }
 
+function describeModel(model) {
+  const parts = [model.task];
+  if (model.classes && model.classes.length) {
+    const names = model.classes.slice(0, 5).join(", ");
+    parts.push(`${model.classes.length} classes (${names}${model.classes.length > 5 ? ", …" : ""})`);
+  }
+  parts.push(model.input_size ? `input ${model.input_size.join("×")}` : "input: any size");
+  parts.push(`v${model.version}`);
+  return parts.join(" · ");
+}
+
 function showModel() {
   const model = models[$("model").value];
   if (!model) return;
-  $("model-info").textContent =
-    `${model.task} · ${model.classes.length} classes · input ${model.input_size ?? "own"} · v${model.version}`;
+  $("model-info").textContent = describeModel(model);
+  const details = [model.description || model.architecture || model.source];
+  details.push(`license: ${model.license || "unknown"}`);
+  details.push(`source: ${model.origin || model.source}`);
+  $("model-desc").textContent = details.filter(Boolean).join(" — ");
+  const defaults = model.option_defaults || {};
   for (const name of OPTION_NAMES) {
-    $(`opt-${name}`).classList.toggle("hidden", !model.options.includes(name));
+    const offered = model.options.includes(name);
+    $(`opt-${name}`).classList.toggle("hidden", !offered);
+    if (offered && defaults[name] !== undefined) $(name).value = defaults[name];
   }
+  for (const name of ["conf", "iou"]) $(`${name}-value`).textContent = Number($(name).value).toFixed(2);
+  $("opt-matte").classList.toggle("hidden", model.task !== "matting");
 }
 
 async function predict(blob, filename) {
   const name = $("model").value;
   const model = models[name];
+  if (!model) throw new Error("no model selected");
   const form = new FormData();
   form.append("image", blob, filename);
   for (const option of OPTION_NAMES) {
     if (model.options.includes(option)) form.append(option, $(option).value);
   }
   const started = performance.now();
-  const response = await fetch(`/v1/models/${encodeURIComponent(name)}:predict`, {
-    method: "POST",
-    body: form,
-  });
+  setBusy(1);
+  let response, body;
+  try {
+    response = await fetch(`/v1/models/${encodeURIComponent(name)}:predict`, {
+      method: "POST",
+      body: form,
+    });
+    const text = await response.text();
+    try { body = JSON.parse(text); } catch { body = { error: { message: text || response.statusText } }; }
+  } finally {
+    setBusy(-1);
+  }
   const latency = performance.now() - started;
-  const body = await response.json();
-  if (!response.ok) throw new Error(body.error ? body.error.message : response.statusText);
+  if (!response.ok) {
+    throw new Error(body.error ? body.error.message : `${response.status} ${response.statusText}`);
+  }
   $("latency").textContent = `${latency.toFixed(0)} ms`;
-  return body.results[0];
+  return { result: body.results[0], model: name };
+}
+
+// -- drawing (image pixels × scale = canvas pixels) ----------------------------------------
+function displayScale(width, height) {
+  return Math.max(1, Math.min(MAX_SCALE, Math.floor(DISPLAY_SIDE / Math.max(width, height))));
 }
 
 function drawLabel(text, x, y, fill) {
   ctx.font = "bold 15px system-ui, sans-serif";
   const width = ctx.measureText(text).width + 8;
-  const top = Math.max(y - 20, 0);
+  const left = Math.max(0, Math.min(x, canvas.width - width));  // keep the label inside
+  const top = Math.min(Math.max(y - 20, 0), Math.max(canvas.height - 20, 0));
   ctx.fillStyle = fill;
-  ctx.fillRect(x, top, width, 20);
+  ctx.fillRect(left, top, width, 20);
   ctx.fillStyle = "#fff";
-  ctx.fillText(text, x + 4, top + 15);
+  ctx.fillText(text, left + 4, top + 15);
 }
 
-function drawMask(rle, fill) {
+function maskLayer(rle, rgba) {
   const [height, width] = rle.size;
-  const mask = ctx.createImageData(width, height);
-  const [r, g, b] = [1, 3, 5].map((i) => parseInt(fill.slice(i, i + 2), 16));
+  const mask = new ImageData(width, height);
   let index = 0;
   rle.counts.forEach((count, run) => {
     if (run % 2 === 1) {
       for (let k = index; k < index + count; k++) {
         // Column-major runs (COCO): pixel k is at row k % height, column k / height.
         const p = ((k % height) * width + Math.floor(k / height)) * 4;
-        mask.data[p] = r; mask.data[p + 1] = g; mask.data[p + 2] = b; mask.data[p + 3] = 110;
+        mask.data[p] = rgba[0]; mask.data[p + 1] = rgba[1]; mask.data[p + 2] = rgba[2];
+        mask.data[p + 3] = rgba[3];
       }
     }
     index += count;
@@ -98,11 +148,16 @@ function drawMask(rle, fill) {
   const layer = document.createElement("canvas");
   layer.width = width; layer.height = height;
   layer.getContext("2d").putImageData(mask, 0, 0);
-  ctx.drawImage(layer, 0, 0, canvas.width, canvas.height);
+  return layer;
+}
+
+function drawMask(rle, fill) {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(fill.slice(i, i + 2), 16));
+  ctx.drawImage(maskLayer(rle, [r, g, b, 110]), 0, 0, canvas.width, canvas.height);
 }
 
 function drawBox(box, label, fill) {
-  const [x0, y0, x1, y1] = box;
+  const [x0, y0, x1, y1] = box.map((v) => v * scale);
   ctx.strokeStyle = fill;
   ctx.lineWidth = 3;
   ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
@@ -116,16 +171,48 @@ function drawPoints(points, edges, fill) {
   for (const [a, b] of edges || []) {
     if (!points[a] || !points[b] || points[a][0] == null || points[b][0] == null) continue;
     ctx.beginPath();
-    ctx.moveTo(points[a][0], points[a][1]);
-    ctx.lineTo(points[b][0], points[b][1]);
+    ctx.moveTo(points[a][0] * scale, points[a][1] * scale);
+    ctx.lineTo(points[b][0] * scale, points[b][1] * scale);
     ctx.stroke();
   }
   for (const point of points) {
     if (!point || point[0] == null) continue;
     ctx.beginPath();
-    ctx.arc(point[0], point[1], 3, 0, 2 * Math.PI);
+    ctx.arc(point[0] * scale, point[1] * scale, 3, 0, 2 * Math.PI);
     ctx.fill();
   }
+}
+
+function checkerboard() {
+  const side = 12;
+  for (let y = 0; y < canvas.height; y += side) {
+    for (let x = 0; x < canvas.width; x += side) {
+      ctx.fillStyle = ((x + y) / side) % 2 ? "#cfcfcf" : "#f4f4f4";
+      ctx.fillRect(x, y, side, side);
+    }
+  }
+}
+
+// Matting: the person cut out over a checkerboard, or the mask in white on black.
+function drawMatte(result, source) {
+  const white = maskLayer(result.mask, [255, 255, 255, 255]);
+  if ($("matte-view").value === "mask") {
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(white, 0, 0, canvas.width, canvas.height);
+  } else {
+    const cut = document.createElement("canvas");
+    cut.width = canvas.width; cut.height = canvas.height;
+    const cutCtx = cut.getContext("2d");
+    cutCtx.imageSmoothingEnabled = false;
+    cutCtx.drawImage(source, 0, 0, cut.width, cut.height);
+    cutCtx.globalCompositeOperation = "destination-in";
+    cutCtx.drawImage(white, 0, 0, cut.width, cut.height);
+    checkerboard();
+    ctx.drawImage(cut, 0, 0);
+  }
+  const share = `${(100 * (result.coverage || 0)).toFixed(1)} % of the image`;
+  return { overlays: 1, masks: 1, points: 0, text: `${result.model || "matting"}: person ${share}` };
 }
 
 // Draws the result over the image already on the canvas; returns overlays drawn and a summary.
@@ -150,8 +237,8 @@ function drawResult(result) {
   }
   for (const [i, face] of (result.faces || []).entries()) {
     drawBox(face.box, face.identity || `face ${(face.score * 100).toFixed(0)}%`, colour(i));
-    const points = Object.values(face.landmarks || {}).filter(Boolean);
-    drawPoints(points, [], colour(i));
+    const marks = Object.values(face.landmarks || {}).filter(Boolean);
+    drawPoints(marks, [], colour(i));
     lines.push(`face ${face.score.toFixed(2)}`);
     overlays++;
   }
@@ -165,10 +252,95 @@ function drawResult(result) {
   return { overlays, masks, points, text: lines.join("\n") };
 }
 
-function show(result, width, height) {
-  const { overlays, masks, points, text } = drawResult(result);
+function sizeCanvases(width, height) {
+  scale = displayScale(width, height);
+  for (const target of [canvas, input]) {
+    target.width = width * scale; target.height = height * scale;
+    target.getContext("2d").imageSmoothingEnabled = scale === 1;
+  }
+}
+
+function drawInput(source) {
+  inputCtx.drawImage(source, 0, 0, input.width, input.height);
+  $("drop-hint").hidden = true;
+}
+
+function setOutputText(text, isError = false) {
   $("prediction").textContent = text;
-  window.visionaLast = { task: result.task, overlays, masks, points, text, width, height };
+  $("prediction").classList.toggle("error", isError);
+}
+
+function show(result, model, source, width, height) {
+  sizeCanvases(width, height);
+  drawInput(source);
+  let drawn;
+  if (result.task === "matting" && result.mask) {
+    drawn = drawMatte(result, source);
+  } else {
+    ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
+    drawn = drawResult(result);
+  }
+  setOutputText(drawn.text);
+  $("json").textContent = JSON.stringify(result, null, 2);
+  const download = $("download");
+  download.classList.remove("disabled");
+  download.removeAttribute("aria-disabled");
+  const base = ((current && current.name) || "webcam").replace(/\.[^.]*$/, "");
+  download.download = `${base}-${model}.png`;
+  window.visionaLast = { ...drawn, task: result.task, model, width, height, scale };
+}
+
+function showError(message) {
+  setOutputText(`error: ${message}`, true);
+  $("json").textContent = "";
+  $("status").textContent = `error: ${message}`;
+  window.visionaLast = { error: message, model: $("model").value };
+}
+
+function clearOutput(text) {
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  setOutputText(text);
+  $("json").textContent = "";
+  $("download").classList.add("disabled");
+}
+
+// -- still images: upload, drop, paste, examples ------------------------------------------
+async function run() {
+  if (!current || stream) return;
+  const mine = ++sequence;
+  const { blob, name } = current;
+  clearOutput("running…");  // never leave the previous model's overlay on screen
+  const decoded = createImageBitmap(blob).catch(() => null);
+  setBusy(1);  // until drawn, not only while the request is in flight
+  try {
+    const { result, model } = await predict(blob, name);
+    const bitmap = await decoded;
+    if (mine !== sequence) return;  // a newer image, model or option took over
+    if (!bitmap) throw new Error("the browser cannot display this image");
+    show(result, model, bitmap, bitmap.width, bitmap.height);
+    $("status").textContent = "ready";
+  } catch (error) {
+    if (mine !== sequence) return;
+    if (!(await decoded)) {  // not an image the browser can show: clear the input too
+      inputCtx.clearRect(0, 0, input.width, input.height);
+      $("drop-hint").hidden = false;
+    }
+    showError(error.message);
+  } finally {
+    setBusy(-1);
+  }
+}
+
+function useImage(blob, name) {
+  if (!blob) return;
+  stopWebcam();
+  current = { blob, name: name || "image.png" };
+  run();
+}
+
+function rerunSoon() {
+  clearTimeout(rerunTimer);
+  rerunTimer = setTimeout(run, 200);
 }
 
 function tickFps() {
@@ -181,22 +353,7 @@ function tickFps() {
   }
 }
 
-async function onFile(event) {
-  const file = event.target.files[0];
-  if (!file) return;
-  stopWebcam();
-  const bitmap = await createImageBitmap(file);
-  try {
-    const result = await predict(file, file.name);
-    canvas.width = bitmap.width; canvas.height = bitmap.height;
-    ctx.drawImage(bitmap, 0, 0);
-    show(result, bitmap.width, bitmap.height);
-    $("status").textContent = "ready";
-  } catch (error) {
-    $("status").textContent = `error: ${error.message}`;
-  }
-}
-
+// -- webcam -------------------------------------------------------------------------------
 async function webcamLoop() {
   while (stream) {
     const width = video.videoWidth, height = video.videoHeight;
@@ -205,11 +362,9 @@ async function webcamLoop() {
     grab.getContext("2d").drawImage(video, 0, 0);
     const blob = await new Promise((r) => grab.toBlob(r, "image/jpeg", 0.85));
     try {
-      const result = await predict(blob, "webcam.jpg");
+      const { result, model } = await predict(blob, "webcam.jpg");
       if (!stream) break;  // stopped (or replaced by an upload) while the frame was in flight
-      canvas.width = width; canvas.height = height;
-      ctx.drawImage(grab, 0, 0);
-      show(result, width, height);
+      show(result, model, grab, width, height);
       tickFps();
       $("status").textContent = "webcam";
     } catch (error) {
@@ -230,6 +385,8 @@ async function startWebcam() {
     $("status").textContent = `webcam refused: ${error.message}`;
     return;
   }
+  current = null;
+  sequence++;
   video.srcObject = stream;
   await video.play();
   $("webcam").textContent = "Stop webcam";
@@ -244,7 +401,61 @@ function stopWebcam() {
   $("webcam").textContent = "Start webcam";
 }
 
-$("model").addEventListener("change", showModel);
-$("file").addEventListener("change", onFile);
+// -- wiring -------------------------------------------------------------------------------
+function selectTab(json) {
+  $("tab-result").setAttribute("aria-selected", String(!json));
+  $("tab-json").setAttribute("aria-selected", String(json));
+  $("prediction").hidden = json;
+  $("json").hidden = !json;
+}
+
+function firstImage(items) {
+  for (const item of Array.from(items || [])) {  // FileList or DataTransferItemList
+    const file = item.getAsFile ? (item.kind === "file" ? item.getAsFile() : null) : item;
+    if (file) return file;
+  }
+  return null;
+}
+
+$("model").addEventListener("change", () => { showModel(); run(); });
+$("file").addEventListener("change", (event) => {
+  const file = event.target.files[0];
+  event.target.value = "";  // choosing the same file again must fire "change" again
+  if (file) useImage(file, file.name);
+});
 $("webcam").addEventListener("click", () => (stream ? stopWebcam() : startWebcam()));
+for (const name of OPTION_NAMES) {
+  $(name).addEventListener("input", () => {
+    if ($(`${name}-value`)) $(`${name}-value`).textContent = Number($(name).value).toFixed(2);
+    rerunSoon();
+  });
+}
+$("matte-view").addEventListener("change", run);
+$("download").addEventListener("click", () => { $("download").href = canvas.toDataURL("image/png"); });
+$("tab-result").addEventListener("click", () => selectTab(false));
+$("tab-json").addEventListener("click", () => selectTab(true));
+for (const image of document.querySelectorAll(".examples img")) {
+  image.tabIndex = 0;
+  const choose = async () => {
+    const response = await fetch(image.src);
+    useImage(await response.blob(), image.dataset.name);
+  };
+  image.addEventListener("click", choose);
+  image.addEventListener("keydown", (event) => { if (event.key === "Enter") choose(); });
+}
+const drop = $("drop");
+for (const type of ["dragenter", "dragover"]) {
+  drop.addEventListener(type, (event) => { event.preventDefault(); drop.classList.add("dragging"); });
+}
+drop.addEventListener("dragleave", () => drop.classList.remove("dragging"));
+drop.addEventListener("drop", (event) => {
+  event.preventDefault();
+  drop.classList.remove("dragging");
+  const file = firstImage(event.dataTransfer.files);
+  if (file) useImage(file, file.name);
+});
+document.addEventListener("paste", (event) => {
+  const file = firstImage(event.clipboardData && event.clipboardData.items);
+  if (file) { event.preventDefault(); useImage(file, file.name || "pasted.png"); }
+});
 loadModels();
