@@ -17,6 +17,7 @@ from visiona.cli import (
     predict_perception,
     serve,
     train,
+    video,
     weights,
 )
 from visiona.errors import VisionaError
@@ -34,6 +35,7 @@ app.add_typer(train.app, name="train")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(predict.app, name="predict")
 predict_perception.register(predict.app)
+video.install(predict.app)  # every predict command also takes video sources
 app.add_typer(faces.app, name="faces")
 app.add_typer(weights.app, name="weights")
 app.command("export")(export.export)

@@ -304,7 +304,12 @@ def _image_frames(paths: list[Path], fps: float) -> Iterator[Frame]:
 
 
 def _open_capture(spec: SourceSpec, timeout: float) -> Any:
+    # FFmpeg inside OpenCV prints every failed connection; our error message says it once.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     import cv2
+
+    if "OPENCV_LOG_LEVEL" not in os.environ:  # its timeout warnings repeat our message
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
     millis = int(timeout * 1000)
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, millis, cv2.CAP_PROP_READ_TIMEOUT_MSEC, millis]
