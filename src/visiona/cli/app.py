@@ -11,6 +11,7 @@ from visiona.cli import (
     benchmark,
     data,
     evaluate,
+    evaluate_track,
     export,
     faces,
     predict,
@@ -33,6 +34,7 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.add_typer(train.app, name="train")
 app.add_typer(evaluate.app, name="evaluate")
+evaluate_track.register(evaluate.app)
 app.add_typer(predict.app, name="predict")
 predict_perception.register(predict.app)
 video.install(predict.app)  # every predict command also takes video sources
