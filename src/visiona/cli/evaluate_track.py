@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
             "--model",
             "-m",
             help="Detector run on DIR/video.mp4 (default: the set's ground-truth detections).",
-        ),  # fmt: skip
+        ),
         random_init: bool = typer.Option(False, "--random-init", help="Random detector weights."),
         conf: float = typer.Option(0.25, "--conf", min=0.0, max=1.0, help="Detector threshold."),
         max_frames: int = typer.Option(
