@@ -223,3 +223,11 @@ def test_writer_resizes_changed_frames_and_is_atomic(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".*partial*"))
     with pytest.raises(UsageError):
         VideoWriter(tmp_path / "out.gif", fps=10)
+
+
+def test_video_file_over_http_is_read_in_full(clip: Path, http_server) -> None:
+    url = http_server.add("/media/clip.mp4", clip.read_bytes())
+    spec = parse_source(url)
+    assert spec is not None and not spec.live  # a file: every frame, no dropping
+    frames = list(open_frames(spec, timeout=5))
+    assert [f.index for f in frames] == list(range(20))

@@ -105,7 +105,11 @@ def parse_source(text: str | os.PathLike[str], *, images_as_video: bool = False,
     if _CAMERA.match(text):
         return SourceSpec("camera", int(text) if text.isdigit() else text, True, f"camera {text}")
     if text.lower().startswith(STREAM_SCHEMES):
-        return SourceSpec("url", text, True, _redact(text))
+        # a video file served over HTTP is read in full; anything else is a live stream
+        path = text.split("?", 1)[0].split("#", 1)[0]
+        is_file = text.lower().startswith(("http://", "https://")) and is_video_path(path)
+        live = not is_file or Path(path).suffix.lower() in (".mjpg", ".mjpeg")
+        return SourceSpec("url", text, live, _redact(text))
     if _PRINTF.search(text) and not Path(text).exists():
         files = _printf_files(text)
         return SourceSpec("images", files, False, text, fps=fps or 30.0)
