@@ -163,3 +163,28 @@ def test_ctrl_c_leaves_a_playable_video(tmp_path: Path) -> None:
     assert "Traceback" not in err
     assert len(_frames(out)) >= 5
     assert (tmp_path / "live.jsonl").read_text().count("\n") >= 5
+
+
+def test_faces_on_video_are_named_from_a_gallery(cli, tmp_path: Path) -> None:
+    pytest.importorskip("dlib")
+    import numpy as np
+    from PIL import Image
+
+    from perception_support import astronaut, variants
+    from visiona.data.video.writer import VideoWriter
+
+    people = tmp_path / "people" / "eileen"
+    people.mkdir(parents=True)
+    for name, variant in variants(astronaut()).items():
+        Image.fromarray(variant).save(people / f"{name}.jpg", quality=95)
+    gallery = tmp_path / "gallery.npz"
+    assert cli("faces", "enroll", people.parent, "--out", gallery).code == 0
+    clip = tmp_path / "eileen.mp4"
+    with VideoWriter(clip, fps=10) as writer:
+        for shift in range(3):
+            writer.write(np.roll(astronaut(), 4 * shift, axis=1))
+    result = cli("predict", "faces", clip, "--gallery", gallery, "--track", "bytetrack", "--json")
+    assert result.code == 0, result.err
+    records = [json.loads(line) for line in result.out.splitlines()]
+    names = {face["identity"] for record in records for face in record["faces"]}
+    assert len(records) == 3 and names == {"eileen"}

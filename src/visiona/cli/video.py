@@ -40,6 +40,12 @@ _VIDEO_OPTIONS: dict[str, tuple[Any, Any]] = {
     "fps": (float, typer.Option(None, "--fps", min=0.1, help="Image sequences: frames per second (default 30).")),
     "roi": (str, typer.Option(None, "--roi", help="Look only at a region: center:0.5 or box:x0,y0,x1,y1.")),
 }  # fmt: skip
+_COMMAND_OPTIONS: dict[str, dict[str, tuple[Any, Any]]] = {
+    "faces": {
+        "gallery": (Path, typer.Option(None, "--gallery", "-g", help="Video: name faces from this gallery (visiona faces enroll).")),
+        "identify_threshold": (float, typer.Option(0.6, "--identify-threshold", min=0.0, help="Video with --gallery: same person at or below this distance.")),
+    },
+}  # fmt: skip
 _PERCEPTION = ("faces", "pose", "hands", "facemesh", "matting")
 _PERCEPTION_OPTIONS = ("conf", "max_hands", "mirrored", "max_faces", "threshold")
 _RUNTIMES = ("torch", "compiled", "onnx", "packaged")
@@ -57,10 +63,11 @@ def _wrap(name: str, callback: Any) -> Any:
     signature = inspect.signature(callback)
     parameters = [p.replace(annotation=hints.get(p.name, p.annotation))
                   for p in signature.parameters.values()]  # fmt: skip
-    added = [key for key in _VIDEO_OPTIONS if key not in signature.parameters]
+    options = {**_VIDEO_OPTIONS, **_COMMAND_OPTIONS.get(name, {})}
+    added = [key for key in options if key not in signature.parameters]
     parameters += [
-        inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=_VIDEO_OPTIONS[key][1],
-                          annotation=_VIDEO_OPTIONS[key][0])
+        inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=options[key][1],
+                          annotation=options[key][0])
         for key in added
     ]  # fmt: skip
 
@@ -71,7 +78,7 @@ def _wrap(name: str, callback: Any) -> Any:
             run_video(name, merged)
             return
         if any(merged.get(key) not in (None, False, 1) for key in _VIDEO_OPTIONS if key in video
-               and key != "roi"):  # fmt: skip
+               and key != "roi") or merged.get("gallery"):  # fmt: skip
             raise UsageError("video options (--track, --every...) need a video source")
         if video.get("roi"):
             raise UsageError(f"--roi on still images is not supported by predict {name}")
@@ -125,6 +132,9 @@ def build_predictor(name: str, kwargs: dict[str, Any], console: Console) -> tupl
         if model is None and kwargs.get("backend") not in _RUNTIMES:
             model = kwargs.get("backend")
         options = {key: kwargs[key] for key in _PERCEPTION_OPTIONS if key in kwargs}
+        if name == "faces" and kwargs.get("gallery") is not None:
+            loaded = _identifying_model(kwargs["gallery"], model, kwargs["identify_threshold"])
+            return Predictor(loaded, roi=roi, batch_size=1, workers=0), {}
         loaded = load_packaged_model(name, model, **options)
         return Predictor(loaded, roi=roi, batch_size=1, workers=0), {}
     options: dict[str, Any]
@@ -150,6 +160,25 @@ def build_predictor(name: str, kwargs: dict[str, Any], console: Console) -> tupl
     )
     predictor.task.check_options(predictor.weights, **options)
     return predictor, options
+
+
+def _identifying_model(gallery_file: Path, detector: str | None, threshold: float) -> Any:
+    """A packaged ``faces`` model that also names each face from a gallery (face recognition)."""
+    import dataclasses
+
+    from visiona.faces.gallery import Gallery, identify
+    from visiona.faces.recognizer import FaceRecognizer
+    from visiona.models.load import load_packaged_model
+
+    gallery = Gallery.load(Path(gallery_file))
+    name = detector if detector not in (None, "blazeface") else gallery.detector
+    recognizer = FaceRecognizer(name)
+
+    def identify_frame(image: Any) -> Any:
+        return identify(image, gallery, recognizer, threshold)
+
+    loaded = load_packaged_model("faces", name)
+    return dataclasses.replace(loaded, module=identify_frame)
 
 
 def _background(kwargs: dict[str, Any]) -> Any:
