@@ -73,10 +73,15 @@ class FramePrediction:
 
 @dataclass
 class StreamStats:
-    """Totals over a run: frames, dropped frames, seconds per stage."""
+    """Totals over a run: frames processed, decoded and dropped, seconds per stage.
+
+    ``ms_per_frame`` divides each stage by the frames processed, except ``decode``, divided by
+    the frames decoded (a live source decodes frames it then drops for newer ones).
+    """
 
     frames: int = 0
     dropped: int = 0
+    decoded: int = 0
     seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
     started: float = field(default_factory=time.perf_counter)
     finished: float | None = None
@@ -93,6 +98,8 @@ class StreamStats:
         per_frame = (
             {k: 1000 * v / self.frames for k, v in self.seconds.items()} if self.frames else {}
         )
+        if self.decoded:  # a live source decodes frames that are then dropped: per decoded frame
+            per_frame["decode"] = 1000 * self.seconds["decode"] / self.decoded
         return {
             "frames": self.frames,
             "dropped": self.dropped,
@@ -167,6 +174,7 @@ class VideoStream:
             except StopIteration:
                 return
             self.stats.seconds["decode"] += time.perf_counter() - started
+            self.stats.decoded += 1
             yield frame
 
     def __iter__(self) -> Iterator[FramePrediction]:
