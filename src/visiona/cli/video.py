@@ -137,13 +137,6 @@ def build_predictor(name: str, kwargs: dict[str, Any], console: Console) -> tupl
             return Predictor(loaded, roi=roi, batch_size=1, workers=0), {}
         loaded = load_packaged_model(name, model, **options)
         return Predictor(loaded, roi=roi, batch_size=1, workers=0), {}
-    options: dict[str, Any]
-    if name == "classify":
-        options = {"top_k": kwargs.get("top_k", 5)}
-    else:
-        options = {
-            key: kwargs[key] for key in ("conf", "iou", "classes", "max_det") if key in kwargs
-        }
     backend = kwargs.get("backend")
     predictor = Predictor.load(
         kwargs.get("model"),
@@ -158,6 +151,13 @@ def build_predictor(name: str, kwargs: dict[str, Any], console: Console) -> tupl
         backend=backend if backend in _RUNTIMES else None,
         workers=0,
     )
+    # the command's options that the task's postprocess takes (top_k, conf, iou, classes...)
+    accepted = [
+        p.name
+        for p in inspect.signature(predictor.task.postprocess).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    options = {key: kwargs[key] for key in accepted if kwargs.get(key) is not None}
     predictor.task.check_options(predictor.weights, **options)
     return predictor, options
 
