@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("av")
-
+from tests_support import require_module, subprocess_env
 from video_support import MjpegServer, write_video
 from visiona.data.video.sources import open_frames, parse_source
+
+require_module("av", 'pip install "visiona[video]"')
 
 CLASSIFIER = ("-m", "test_classifier", "--random-init")
 
@@ -115,7 +115,7 @@ def test_image_folder_as_a_video(cli, small_images, tmp_path: Path) -> None:
 
 
 def test_faces_on_video_with_tracking(cli, clip: Path, tmp_path: Path) -> None:
-    pytest.importorskip("cv2")
+    require_module("cv2")
     lines = tmp_path / "faces.jsonl"
     result = cli("predict", "faces", clip, "--backend", "haar", "--track", "bytetrack",
                  "--count-line", "32,0,32,48", "--jsonl", lines, "--save", tmp_path / "f.mp4")  # fmt: skip
@@ -142,11 +142,10 @@ def test_python_api_streams_frame_predictions(clip: Path) -> None:
 def test_ctrl_c_leaves_a_playable_video(tmp_path: Path) -> None:
     server = MjpegServer(frames=100_000, fps=30)
     out, lines = tmp_path / "live.mp4", tmp_path / ".live.jsonl.partial"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     process = subprocess.Popen(
         [sys.executable, "-m", "visiona", "predict", "classify", server.url, *CLASSIFIER,
          "--save", str(out), "--jsonl", str(tmp_path / "live.jsonl")],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
@@ -166,7 +165,7 @@ def test_ctrl_c_leaves_a_playable_video(tmp_path: Path) -> None:
 
 
 def test_faces_on_video_are_named_from_a_gallery(cli, tmp_path: Path) -> None:
-    pytest.importorskip("dlib")
+    require_module("dlib")
     import numpy as np
     from PIL import Image
 

@@ -8,14 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("trackers")
-pytest.importorskip("motmetrics")
-
+from tests_support import require_module
 from visiona.engine.predict.track import LineCounter, ObjectTracker, parse_line
 from visiona.errors import UnknownNameError, UsageError
 from visiona.results.classification import Classification
 from visiona.results.detections import Detections
 from visiona.results.faces import Faces
+
+require_module(
+    "trackers", "pip install --no-deps trackers==2.6.1 (scripts/install_video_packages.sh)"
+)
+require_module("motmetrics", 'pip install "visiona[video]"')
 
 NAMES = ("car", "person")
 

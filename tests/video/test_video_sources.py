@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("av")
-
+from tests_support import require_module
 from video_support import MjpegServer, moving_square, write_video
 from visiona.data.video.reader import FrameReader
 from visiona.data.video.sources import (
@@ -22,6 +21,8 @@ from visiona.data.video.sources import (
 )
 from visiona.data.video.writer import VideoWriter
 from visiona.errors import InputNotFoundError, UsageError
+
+require_module("av", 'pip install "visiona[video]"')
 
 
 @pytest.fixture
