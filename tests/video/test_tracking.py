@@ -69,11 +69,30 @@ def test_faces_get_track_ids() -> None:
     assert Faces.from_dict(tracked.to_dict()).track_ids.tolist() == tracked.track_ids.tolist()
 
 
+def test_landmark_sets_are_tracked_by_their_extent() -> None:
+    from visiona.results.keypoints import Keypoints
+
+    tracker = ObjectTracker("bytetrack")
+    for frame in range(5):
+        hands = [
+            [[10 + frame, 10, 0], [30 + frame, 40, 0]],
+            [[80, 5 + frame, 0], [95, 30 + frame, 0]],
+        ]
+        result = Keypoints(points=hands, visibility=np.ones((2, 2)), scores=[0.9, 0.8],
+                           names=("wrist", "tip"), edges=[(0, 1)], labels=("Left", "Right"),
+                           kind="hands")  # fmt: skip
+        tracked = tracker.update(result)
+    assert tracked.track_ids is not None and len(tracked) == 2
+    assert tracked.labels == ("Left", "Right") or set(tracked.labels) == {"Left", "Right"}
+    again = Keypoints.from_dict(tracked.to_dict())
+    assert again.track_ids.tolist() == tracked.track_ids.tolist()
+
+
 def test_results_without_boxes_and_unknown_trackers_are_refused() -> None:
     with pytest.raises(UnknownNameError):
         ObjectTracker("deepsort-ish")
     top = Classification(class_ids=[0, 1], probabilities=[0.7, 0.3], labels=("a", "b"))
-    with pytest.raises(UsageError, match="--track follows boxes"):
+    with pytest.raises(UsageError, match="--track follows objects"):
         ObjectTracker("bytetrack").update(top)
 
 

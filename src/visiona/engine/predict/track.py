@@ -20,6 +20,7 @@ from visiona.registry import unknown_name_error
 from visiona.results.base import Result
 from visiona.results.detections import Detections
 from visiona.results.faces import Faces
+from visiona.results.keypoints import Keypoints
 
 TRACKERS = {"bytetrack": "ByteTrackTracker", "sort": "SORTTracker", "ocsort": "OCSORTTracker"}
 TRAIL_LENGTH = 30
@@ -43,7 +44,7 @@ def check_tracker(name: str) -> str:
 
 
 class ObjectTracker:
-    """Stable ids for the objects of consecutive frames.
+    """Stable ids for the objects of consecutive frames (boxes; landmark sets by their extent).
 
     Args:
         name: ``bytetrack``, ``sort`` or ``ocsort``.
@@ -69,15 +70,15 @@ class ObjectTracker:
         Raises:
             UsageError: The result type has no boxes to track (classification, matting...).
         """
-        if not isinstance(result, Detections | Faces):
+        if not isinstance(result, Detections | Faces | Keypoints):
             raise UsageError(
-                f"--track follows boxes; {result.task} results have none",
-                "track with detect, segment-instances, keypoints or faces",
+                f"--track follows objects; {result.task} results have none",
+                "track with detect, segment-instances, keypoints, faces, pose or hands",
             )
         n = len(result)
         class_ids = result.class_ids if isinstance(result, Detections) else np.zeros(n, np.int64)
         detections = self._sv.Detections(
-            xyxy=result.xyxy.astype(np.float32).reshape(-1, 4),
+            xyxy=boxes_of(result),
             confidence=result.scores.astype(np.float32),
             class_id=class_ids.astype(int),
             data={"index": np.arange(n)},
@@ -89,7 +90,7 @@ class ObjectTracker:
         ids = ids[keep]
         self._frame += 1
         out = _take(result, index, ids)
-        for box, track in zip(out.xyxy, ids.tolist(), strict=True):
+        for box, track in zip(boxes_of(out), ids.tolist(), strict=True):
             trail = self.trails.setdefault(track, deque(maxlen=self._trail))
             trail.append((float(box[0] + box[2]) / 2, float(box[1] + box[3]) / 2))
             self._last_seen[track] = self._frame
@@ -100,7 +101,19 @@ class ObjectTracker:
         return out
 
 
-def _take(result: Detections | Faces, index: np.ndarray, ids: np.ndarray) -> Any:
+def boxes_of(result: Detections | Faces | Keypoints) -> np.ndarray:
+    """``(N, 4)`` float32 xyxy boxes: the result's own, or around each instance's visible points."""
+    if not isinstance(result, Keypoints):
+        return result.xyxy.astype(np.float32).reshape(-1, 4)
+    boxes = np.zeros((len(result), 4), np.float32)
+    for i in range(len(result)):
+        visible = result.visibility[i] >= 0.5
+        xy = result.points[i, visible if visible.any() else slice(None), :2]
+        boxes[i] = (*xy.min(axis=0), *xy.max(axis=0))
+    return boxes
+
+
+def _take(result: Detections | Faces | Keypoints, index: np.ndarray, ids: np.ndarray) -> Any:
     """The objects ``index`` of ``result`` with track ids ``ids``."""
 
     def pick(values: Any) -> Any:
@@ -110,6 +123,11 @@ def _take(result: Detections | Faces, index: np.ndarray, ids: np.ndarray) -> Any
             return tuple(values[i] for i in index)
         return np.asarray(values)[index]
 
+    if isinstance(result, Keypoints):
+        return dataclasses.replace(
+            result, points=result.points[index], visibility=result.visibility[index],
+            scores=result.scores[index], labels=pick(result.labels), track_ids=ids,
+        )  # fmt: skip
     fields = {"xyxy": result.xyxy[index], "scores": result.scores[index], "track_ids": ids}
     if isinstance(result, Detections):
         fields |= {"class_ids": result.class_ids[index], "masks": pick(result.masks),
@@ -151,17 +169,19 @@ class LineCounter:
         )
         self.names: dict[int, str] = {}
 
-    def update(self, result: Detections | Faces) -> None:
+    def update(self, result: Detections | Faces | Keypoints) -> None:
         if result.track_ids is None or not len(result):
             return
         class_ids = result.class_ids if isinstance(result, Detections) else np.zeros(len(result))
         if isinstance(result, Detections):
             self.names = dict(enumerate(result.names))
+        elif isinstance(result, Keypoints):
+            self.names = {0: {"pose": "person", "hands": "hand"}.get(result.kind, result.kind)}
         else:
             self.names = {0: "face"}
         self._zone.trigger(
             self._sv.Detections(
-                xyxy=result.xyxy.astype(np.float32),
+                xyxy=boxes_of(result),
                 class_id=np.asarray(class_ids, int),
                 tracker_id=result.track_ids.astype(int),
             )
