@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,8 +61,9 @@ def predict(
     batch_size: int = 8,
     roi: str | None = None,
     backend: str | None = None,
+    stream: bool = False,
     **options: Any,
-) -> list[Result]:
+) -> list[Result] | Iterator[Any]:
     """Run ``task`` on images and return one typed result per image.
 
     Args:
@@ -77,6 +79,11 @@ def predict(
         batch_size: Images per forward pass.
         roi: Only look at a region: ``"center:0.5"`` or ``"box:x0,y0,x1,y1"``.
         backend: ``torch``, ``compiled`` or ``onnx`` (default: ``onnx`` for ``.onnx`` files).
+        stream: Return an iterator instead of a list. With a video source (``clip.mp4``, a
+            camera ``0``, ``rtsp://…``/``http://…`` stream, ``frames/%04d.png``) it yields one
+            :class:`~visiona.engine.predict.video.FramePrediction` per frame (index, timestamp,
+            result, latency); video keywords: ``every``, ``start``, ``end`` (seconds),
+            ``max_frames``, ``track`` (``bytetrack``/``sort``/``ocsort``), ``count_line``.
         **options: Task options, e.g. ``top_k=5`` for classify.
 
     Returns:
@@ -92,8 +99,13 @@ def predict(
 
     if task in PERCEPTION_TASKS:
         name = str(model) if model is not None else None
-        perception = _cached_perception(task, name, tuple(sorted(options.items())))
+        model_options = {k: v for k, v in options.items() if k not in _VIDEO_KEYS}
+        perception = _cached_perception(task, name, tuple(sorted(model_options.items())))
         perception.roi = Roi.parse(roi) if roi else None
+        if stream:
+            from visiona.engine.predict.video import stream_results
+
+            return stream_results(perception, inputs, **_video_options(options))
         return perception.predict(inputs)
 
     predictor = _cached_predictor(
@@ -106,7 +118,19 @@ def predict(
     )
     predictor.batch_size = batch_size
     predictor.roi = Roi.parse(roi) if roi else None
+    if stream:
+        from visiona.engine.predict.video import stream_results
+
+        return stream_results(predictor, inputs, **options)
     return predictor.predict(inputs, **options)
+
+
+_VIDEO_KEYS = ("every", "start", "end", "max_frames", "track", "count_line", "fps")
+
+
+def _video_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Perception models take their options when built; only video keywords are left here."""
+    return {key: options[key] for key in _VIDEO_KEYS if key in options}
 
 
 def load_model(model: str | Path | None = None, **kwargs: Any) -> LoadedModel:

@@ -53,6 +53,7 @@ def test_webcam_frames_get_boxes_drawn_and_fps(page):
     page.wait_for_function("window.visionaLast && window.visionaLast.overlays > 0", timeout=60_000)
     last = page.evaluate("window.visionaLast")
     assert last["task"] == "detect" and last["width"] > 0
+    assert last["transport"] == "websocket"  # live mode streams over /v1/models/det:stream
     # The fake camera's frame is on the canvas with the detector's boxes (first colour #ff3b30...).
     page.wait_for_function("document.getElementById('fps').textContent !== '–'", timeout=60_000)
     assert "ms" in page.text_content("#latency")

@@ -12,6 +12,7 @@ from visiona.cli import (
     benchmark,
     data,
     evaluate,
+    evaluate_track,
     explain,
     export,
     faces,
@@ -19,6 +20,7 @@ from visiona.cli import (
     predict_perception,
     serve,
     train,
+    video,
     weights,
 )
 from visiona.errors import ExitCode, VisionaError, VisionaWarning
@@ -34,8 +36,10 @@ app = typer.Typer(
 app.add_typer(data.app, name="data")
 app.add_typer(train.app, name="train")
 app.add_typer(evaluate.app, name="evaluate")
+evaluate_track.register(evaluate.app)
 app.add_typer(predict.app, name="predict")
 predict_perception.register(predict.app)
+video.install(predict.app)  # every predict command also takes video sources
 app.add_typer(faces.app, name="faces")
 app.add_typer(weights.app, name="weights")
 app.command("export")(export.export)

@@ -29,7 +29,7 @@ def make(
     name: str = typer.Argument(
         ...,
         metavar="NAME",
-        help="Data set: digits, fashion-mnist, mnist or shapes (visiona data list).",
+        help="Data set: digits, fashion-mnist, mnist, shapes or tracks (visiona data list).",
     ),
     out_dir: Path = typer.Argument(
         ..., metavar="DIR", help="Folder to write train/<class>/ and test/<class>/ into."
@@ -54,10 +54,16 @@ def make(
         False, "--overwrite", help="Replace a previous build in DIR (other files are kept)."
     ),
     num_images: int = typer.Option(
-        None, "--images", min=1, help="shapes: number of images (default 200)."
+        None,
+        "--images",
+        min=1,
+        help="shapes: number of images (default 200); tracks: frames (150).",
     ),
     max_objects: int = typer.Option(
-        None, "--max-objects", min=1, help="shapes: most shapes per image (default 4)."
+        None,
+        "--max-objects",
+        min=1,
+        help="shapes: most shapes per image (default 4); tracks: objects (6).",
     ),
     keypoints: bool = typer.Option(
         False,
@@ -79,6 +85,15 @@ def make(
     from visiona.data.builders import BUILDERS, builder_names, make_dataset
     from visiona.registry import unknown_name_error
 
+    if name == "tracks":  # a synthetic tracking video with MOTChallenge ground truth
+        from visiona.data.video.synthetic import make_tracks
+
+        made = make_tracks(out_dir, frames=num_images or 150, objects=max_objects or 6,
+                           width=size or 320, height=(size or 320) * 3 // 4, seed=seed,
+                           overwrite=overwrite)  # fmt: skip
+        stdout_console().print(f"wrote {made.frames} frames, {made.objects} objects to {made.out_dir}"
+                               " (video.mp4, gt/gt.txt, det/det.txt)", markup=False)  # fmt: skip
+        return
     if name == "shapes":
         if limit_per_class is not None:
             raise UsageError("--limit-per-class does not apply to shapes; use --images")

@@ -34,6 +34,7 @@ class Faces(Result):
             where the backend does not predict that point (Haar predicts none).
         identities: Optional name per face after recognition (``"unknown"`` for no match).
         distances: Optional ``(N,)`` float32 embedding distance to the matched gallery face.
+        track_ids: Optional ``(N,)`` int64 tracker ids (video with ``--track``).
         backend: Detector that produced the faces.
         source: Where the image came from, if known.
         image_size: ``(width, height)`` of the original image, if known.
@@ -45,6 +46,7 @@ class Faces(Result):
     identities: tuple[str, ...] | None = None
     distances: np.ndarray | None = None
     backend: str = ""
+    track_ids: np.ndarray | None = None
     source: str | None = None
     image_size: tuple[int, int] | None = None
     task: ClassVar[str] = "faces"
@@ -73,6 +75,10 @@ class Faces(Result):
             set_(self, "distances", as_array(self.distances, np.float32))
             if self.distances.shape != (n,):
                 raise ValueError(f"distances must be (N={n},), got {self.distances.shape}")
+        if self.track_ids is not None:
+            set_(self, "track_ids", as_array(self.track_ids, np.int64))
+            if self.track_ids.shape != (n,):
+                raise ValueError(f"track_ids must be (N={n},), got {self.track_ids.shape}")
 
     def __len__(self) -> int:
         return len(self.xyxy)
@@ -92,6 +98,8 @@ class Faces(Result):
                 item["identity"] = self.identities[i]
             if self.distances is not None:
                 item["distance"] = float(self.distances[i])
+            if self.track_ids is not None:
+                item["track_id"] = int(self.track_ids[i])
             faces.append(item)
         return {
             "task": self.task,
@@ -110,6 +118,7 @@ class Faces(Result):
         ]
         has_identity = bool(faces) and all("identity" in face for face in faces)
         has_distance = bool(faces) and all("distance" in face for face in faces)
+        has_track = bool(faces) and all("track_id" in face for face in faces)
         image_size = data.get("image_size")
         return cls(
             xyxy=[face["box"] for face in faces],
@@ -118,6 +127,7 @@ class Faces(Result):
             identities=tuple(face["identity"] for face in faces) if has_identity else None,
             distances=[face["distance"] for face in faces] if has_distance else None,
             backend=data.get("backend", ""),
+            track_ids=[face["track_id"] for face in faces] if has_track else None,
             source=data.get("source"),
             image_size=tuple(image_size) if image_size else None,
         )
@@ -126,6 +136,8 @@ class Faces(Result):
         arrays = {"xyxy": self.xyxy, "scores": self.scores, "landmarks": self.landmarks}
         if self.distances is not None:
             arrays["distances"] = self.distances
+        if self.track_ids is not None:
+            arrays["track_ids"] = self.track_ids
         return arrays
 
     def draw(self, image: Any) -> Any:
@@ -147,5 +159,7 @@ class Faces(Result):
                 text = self.identities[i]
                 if self.distances is not None:
                     text += f" ({self.distances[i]:.2f})"
+            if self.track_ids is not None:
+                text = f"#{self.track_ids[i]} {text}"
             draw_label_block(canvas, [text], origin=(int(box[0]), int(box[1])), color=color)
         return like_input(canvas, image)

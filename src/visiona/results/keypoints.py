@@ -34,6 +34,7 @@ class Keypoints(Result):
         model: Model that produced the points.
         source: Where the image came from, if known.
         image_size: ``(width, height)`` of the original image, if known.
+        track_ids: Optional ``(N,)`` int64 tracker ids (video with ``--track``).
     """
 
     points: np.ndarray
@@ -46,6 +47,7 @@ class Keypoints(Result):
     model: str = ""
     source: str | None = None
     image_size: tuple[int, int] | None = None
+    track_ids: np.ndarray | None = None
     task: ClassVar[str] = "keypoints"
 
     def __post_init__(self) -> None:
@@ -72,6 +74,10 @@ class Keypoints(Result):
             set_(self, "labels", tuple(self.labels))
             if len(self.labels) != n:
                 raise ValueError(f"labels must name N={n} instances, got {len(self.labels)}")
+        if self.track_ids is not None:
+            set_(self, "track_ids", as_array(self.track_ids, np.int64))
+            if self.track_ids.shape != (n,):
+                raise ValueError(f"track_ids must be (N={n},), got {self.track_ids.shape}")
 
     def __len__(self) -> int:
         return len(self.points)
@@ -90,6 +96,8 @@ class Keypoints(Result):
             }
             if self.labels is not None:
                 item["label"] = self.labels[i]
+            if self.track_ids is not None:
+                item["track_id"] = int(self.track_ids[i])
             instances.append(item)
         return {
             "task": self.task,
@@ -108,6 +116,7 @@ class Keypoints(Result):
     def from_dict(cls, data: Mapping[str, Any]) -> Keypoints:
         instances: Sequence[Mapping[str, Any]] = data.get("instances", [])
         has_labels = bool(instances) and all("label" in item for item in instances)
+        has_tracks = bool(instances) and all("track_id" in item for item in instances)
         image_size = data.get("image_size")
         return cls(
             points=[item["points"] for item in instances],
@@ -120,6 +129,7 @@ class Keypoints(Result):
             model=data.get("model", ""),
             source=data.get("source"),
             image_size=tuple(image_size) if image_size else None,
+            track_ids=[item["track_id"] for item in instances] if has_tracks else None,
         )
 
     def numpy(self) -> dict[str, np.ndarray]:
@@ -146,9 +156,12 @@ class Keypoints(Result):
             for (x, y), shown in zip(xy.tolist(), visible, strict=True):
                 if shown:
                     draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=color)
-            if self.labels is not None and visible.any():
+            tracked = self.track_ids is not None
+            if (self.labels is not None or tracked) and visible.any():
                 x0, y0 = xy[visible].min(axis=0)
-                text = f"{self.labels[i]} {self.scores[i]:.2f}"
+                text = f"{self.labels[i]} {self.scores[i]:.2f}" if self.labels else ""
+                if tracked:
+                    text = f"#{self.track_ids[i]} {text}".strip()
                 draw_label_block(
                     canvas, [text], origin=(int(x0), max(0, int(y0) - 30)), color=color
                 )

@@ -565,4 +565,7 @@ def create_app(config: ServeConfig) -> FastAPI:
             raise ApiError(404, f"no model named {name!r}")
         return {"unloaded": name}
 
+    from visiona.serve import stream  # WebSocket /v1/models/{name}:stream (frames in, results out)
+
+    stream.register(app)
     return app

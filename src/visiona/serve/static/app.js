@@ -362,11 +362,12 @@ async function webcamLoop() {
     grab.getContext("2d").drawImage(video, 0, 0);
     const blob = await new Promise((r) => grab.toBlob(r, "image/jpeg", 0.85));
     try {
-      const { result, model } = await predict(blob, "webcam.jpg");
+      const live = await predictLive(blob, liveOptions());
       if (!stream) break;  // stopped (or replaced by an upload) while the frame was in flight
-      show(result, model, grab, width, height);
+      show(live.result, $("model").value, grab, width, height);
+      window.visionaLast.transport = live.transport;
       tickFps();
-      $("status").textContent = "webcam";
+      $("status").textContent = `webcam (${live.transport})`;
     } catch (error) {
       $("status").textContent = `error: ${error.message}`;
       await new Promise((r) => setTimeout(r, 500));
@@ -394,7 +395,17 @@ async function startWebcam() {
   webcamLoop();
 }
 
+function liveOptions() {
+  const model = models[$("model").value];
+  const options = {};
+  for (const option of OPTION_NAMES) {
+    if (model && model.options.includes(option)) options[option] = Number($(option).value);
+  }
+  return options;
+}
+
 function stopWebcam() {
+  if (typeof closeLive === "function") closeLive();
   if (!stream) return;
   for (const track of stream.getTracks()) track.stop();
   stream = null;

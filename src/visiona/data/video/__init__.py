@@ -1,0 +1,1 @@
+"""Video as a source and an output: files, webcams, streams, image sequences; writers; synthetic tracks."""
