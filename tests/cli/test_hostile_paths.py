@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests_support import subprocess_env
+
 needs_posix = pytest.mark.skipif(
     not hasattr(os, "mkfifo") or not os.path.exists("/dev/zero"), reason="needs FIFOs, /dev/zero"
 )
@@ -30,7 +32,7 @@ def test_devices_fifos_and_bad_links_are_one_error_line_each(tmp_path: Path) -> 
     (folder / "zero.jpg").symlink_to("/dev/zero")  # reading it would never end
     (folder / "dangling.jpg").symlink_to(folder / "missing.jpg")
     (folder / "loop.jpg").symlink_to(folder / "loop.jpg")
-    env = {**os.environ, "COLUMNS": "200"}
+    env = subprocess_env({"COLUMNS": "200"})
     done = subprocess.run(
         [sys.executable, "-m", "visiona", "predict", "classify", str(folder), "/dev/zero",
          "-m", "test_classifier", "--random-init", "--json"],

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests_support import subprocess_env
 from visiona.io.atomic import DiskFullError, atomic_path, atomic_write_text
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="needs RLIMIT_FSIZE")
@@ -22,6 +23,7 @@ posix_only = pytest.mark.skipif(sys.platform == "win32", reason="needs RLIMIT_FS
 _PRELUDE = """
 import resource, signal, sys
 from pathlib import Path
+from tests_support import subprocess_env
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 LIMIT = 4096
 folder = Path(sys.argv[1])
@@ -85,7 +87,13 @@ def test_size_limit_keeps_the_previous_file(tmp_path: Path, name: str) -> None:
         """
         ).format(body=textwrap.indent(write, "    "))
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = subprocess_env(
+        {
+            "PYTHONPATH": os.pathsep.join(
+                [*subprocess_env()["PYTHONPATH"].split(os.pathsep), *sys.path]
+            )
+        }
+    )
     done = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path)],
         capture_output=True, text=True, timeout=120, env=env,
@@ -141,7 +149,13 @@ def test_a_killed_writer_leaves_the_previous_file(tmp_path: Path) -> None:
             time.sleep(60)
         """
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = subprocess_env(
+        {
+            "PYTHONPATH": os.pathsep.join(
+                [*subprocess_env()["PYTHONPATH"].split(os.pathsep), *sys.path]
+            )
+        }
+    )
     process = subprocess.Popen(
         [sys.executable, "-c", script, str(target)], stdout=subprocess.PIPE, env=env
     )

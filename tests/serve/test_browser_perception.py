@@ -3,19 +3,15 @@ changes, and matting drawn as a cut-out or a mask. Headless Debian Chromium via 
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+
+from tests_support import require_browser, require_module
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-if not CHROMIUM.exists():  # pragma: no cover - depends on the machine
-    pytest.skip("Debian chromium is absent at /usr/bin/chromium", allow_module_level=True)
-if importlib.util.find_spec("mediapipe") is None:  # pragma: no cover - depends on the machine
-    pytest.skip("mediapipe missing: make perception-packages", allow_module_level=True)
+sync_api = require_module("playwright.sync_api")
+CHROMIUM = require_browser()
+require_module("mediapipe")
 
 from serve_support import start_server  # noqa: E402
 

@@ -375,10 +375,7 @@ def evaluate_classifier(
         highest_loss=highest_loss,
     )
     if out_dir is not None:
-        _write_outputs(report, Path(out_dir), model.architecture)
-        cams = _gradcam_grid(model, report.highest_loss, Path(out_dir) / "highest_loss_gradcam.png")
-        if cams is not None:
-            report.files["highest_loss_gradcam"] = cams
+        _write_outputs(report, Path(out_dir), model)
     return report
 
 
@@ -414,7 +411,8 @@ def _gradcam_grid(model: LoadedModel, rows: list[dict[str, Any]], path: Path) ->
     return plot_image_grid(overlays, captions, path, columns=4)
 
 
-def _write_outputs(report: EvaluationReport, out_dir: Path, architecture: str) -> None:
+def _write_outputs(report: EvaluationReport, out_dir: Path, model: LoadedModel) -> None:
+    architecture = model.architecture
     from visiona.viz.plots import plot_confusion_matrix, plot_image_grid
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -434,6 +432,9 @@ def _write_outputs(report: EvaluationReport, out_dir: Path, architecture: str) -
             out_dir / "highest_loss.png",
             columns=4,
         )
+    cams = _gradcam_grid(model, report.highest_loss, out_dir / "highest_loss_gradcam.png")
+    if cams is not None:
+        report.files["highest_loss_gradcam"] = cams
     metrics_path = out_dir / "metrics.json"
     report.files = {"metrics": metrics_path, **report.files}
     metrics_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
