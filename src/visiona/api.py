@@ -108,6 +108,39 @@ def predict(
     return predictor.predict(inputs, **options)
 
 
+def embed(
+    inputs: Any,
+    *,
+    model: str | Path | None = None,
+    normalize: bool = True,
+    device: str = "auto",
+    batch_size: int = 8,
+    **kwargs: Any,
+) -> list[Result]:
+    """One :class:`~visiona.results.Embeddings` vector per image; the twin of ``visiona predict embed``.
+
+    Args:
+        inputs: Images, paths, folders or globs (as for :func:`predict`).
+        model: ``efficientnet_lite0`` (default, offline), any catalogue classifier or classify
+            checkpoint (pooled features), ``clip``/``clip-vit-b32``, ``dinov2-small``,
+            ``dinov2-base``, ``siglip-base`` (transformers), or ``dlib-face``.
+        normalize: Unit-length vectors (cosine similarity = dot product).
+
+    Example:
+        >>> a, b = visiona.embed(["cat.jpg", "dog.jpg"])
+        >>> a.similarity(b)
+    """
+    return predict(
+        "embed",
+        inputs,
+        model=model,
+        device=device,
+        batch_size=batch_size,
+        normalize=normalize,
+        **kwargs,
+    )
+
+
 def load_model(model: str | Path | None = None, **kwargs: Any) -> LoadedModel:
     """Load a model by name or checkpoint; see :func:`visiona.models.load.load_model`."""
     from visiona.models.load import load_model as _load

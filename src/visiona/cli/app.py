@@ -10,6 +10,7 @@ from visiona import __version__
 from visiona.cli import (
     benchmark,
     data,
+    embed,
     evaluate,
     export,
     faces,
@@ -34,6 +35,7 @@ app.add_typer(train.app, name="train")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(predict.app, name="predict")
 predict_perception.register(predict.app)
+embed.register(predict.app)
 app.add_typer(faces.app, name="faces")
 app.add_typer(weights.app, name="weights")
 app.command("export")(export.export)
