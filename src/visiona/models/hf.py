@@ -88,7 +88,7 @@ HUB_MODELS: dict[str, HubModel] = {
                 (*_IMAGE_FILES, ("preprocessor_config.json", None),
                  ("tokenizer_config.json", None), ("special_tokens_map.json", None),
                  ("spiece.model", None)),
-            ),  # fmt: skip
+            ),
             "Apache-2.0",
             "SigLIP B/16 image and text towers (768-d)",
         ),
@@ -189,7 +189,8 @@ def preprocessing_for(kind: str, folder: Path, config: Any) -> Preprocessing:
     except (OSError, ValueError):
         processor = {}
     vision = getattr(config, "vision_config", config)
-    default = 224 if kind == "dinov2" else int(getattr(vision, "image_size", 224))
+    default = int(getattr(vision, "image_size", 224))
+    default = min(default, 224) if kind == "dinov2" else default
     crop = processor.get("crop_size") or processor.get("size") or default
     if isinstance(crop, dict):
         crop = crop.get("height") or crop.get("shortest_edge") or default
@@ -207,13 +208,19 @@ def preprocessing_for(kind: str, folder: Path, config: Any) -> Preprocessing:
 def load_snapshot_folder(kind: str, folder: Path) -> nn.Module:
     """Load the network (and tokenizer) of ``kind`` from a local snapshot folder, offline."""
     transformers = _transformers()
-    with hub_offline():
-        network = network_class(kind).from_pretrained(str(folder), local_files_only=True)
-        tokenizer = None
-        if kind in ("clip", "siglip"):
-            tokenizer = transformers.AutoTokenizer.from_pretrained(
-                str(folder), local_files_only=True
-            )
+    bars = transformers.utils.logging.is_progress_bar_enabled()
+    transformers.utils.logging.disable_progress_bar()  # our own output stays readable
+    try:
+        with hub_offline():
+            network = network_class(kind).from_pretrained(str(folder), local_files_only=True)
+            tokenizer = None
+            if kind in ("clip", "siglip"):
+                tokenizer = transformers.AutoTokenizer.from_pretrained(
+                    str(folder), local_files_only=True
+                )
+    finally:
+        if bars:
+            transformers.utils.logging.enable_progress_bar()
     return _embedder_class()(network.eval(), kind, tokenizer)
 
 
@@ -310,7 +317,7 @@ def zero_shot_classifier(embedder: Any, labels: list[str], templates=PROMPT_TEMP
             self.embedder = embedder
             self.register_buffer("label_vectors", text_embeddings(embedder, labels, templates))
             scale = getattr(embedder.network, "logit_scale", None)
-            value = float(scale.exp()) if scale is not None else 100.0
+            value = float(scale.detach().exp()) if scale is not None else 100.0
             self.register_buffer("scale", torch.tensor(min(value, 100.0)))
 
         def forward(self, pixels: torch.Tensor) -> torch.Tensor:
