@@ -2,8 +2,8 @@
 
 from visiona.results.base import Result, register_result, result_from_dict
 from visiona.results.classification import Classification
-from visiona.results.embeddings import Embeddings
 from visiona.results.detections import Detections, mask_to_rle, rle_to_mask
+from visiona.results.embeddings import Embeddings
 from visiona.results.faces import FACE_LANDMARKS, Faces
 from visiona.results.keypoints import Keypoints
 from visiona.results.matte import Matte

@@ -49,7 +49,7 @@ class LightHeadConfig:
     backbone: str = "efficientnet_lite0"
     head: str = "logistic"
     k: int = 10
-    regularization: float = 1.0
+    regularization: float = 10.0
     lr: float = 1e-2
     weight_decay: float = 1e-4
     val_fraction: float = 0.2
