@@ -126,6 +126,7 @@ LAYERS = [
         "visiona.engine.evaluate",
         "visiona.engine.export",
         "visiona.engine.benchmark",
+        "visiona.engine.embed",
         "visiona.faces",
     ),
     ("visiona.api", "visiona.serve", "visiona.client"),

@@ -14,6 +14,7 @@ from visiona.cli import (
     evaluate,
     export,
     faces,
+    index,
     predict,
     predict_perception,
     serve,
@@ -38,6 +39,8 @@ predict_perception.register(predict.app)
 embed.register(predict.app)
 app.add_typer(faces.app, name="faces")
 app.add_typer(weights.app, name="weights")
+app.add_typer(index.app, name="index")
+app.add_typer(embed.app, name="embed")
 app.command("export")(export.export)
 app.command("benchmark")(benchmark.benchmark)
 app.command("serve")(serve.serve)

@@ -107,3 +107,51 @@ def _print_table(paths: list[Path], vectors) -> None:
 def register(predict_app: typer.Typer) -> None:
     """Add ``visiona predict embed`` to the predict command group."""
     predict_app.command("embed")(predict_embed)
+
+
+@app.command("map")
+def embedding_map(
+    folder: Path = typer.Argument(..., help="Image folder (class sub-folders colour the map)."),
+    model: str = typer.Option(None, "--model", "-m", help=MODEL_HELP),
+    method: str = typer.Option("tsne", "--method", help="tsne (default), umap or pca."),
+    output: Path = typer.Option(
+        Path("embedding-map.png"), "--output", "-o", help="Map PNG to write."
+    ),
+    projector: Path = typer.Option(
+        None, "--projector", help="Also write a TensorBoard projector folder here."
+    ),
+    thumbnails: bool = typer.Option(
+        True, "--thumbnails/--dots", help="Draw thumbnails (up to 400 images) or dots."
+    ),
+    batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Images per batch."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    seed: int = typer.Option(0, "--seed", help="Seed of t-SNE/UMAP."),
+) -> None:
+    """Draw a 2-D map of a folder's embeddings (t-SNE, UMAP or PCA) with thumbnails or labels.
+
+    Example:
+      visiona embed map pets/ -o pets-map.png --projector pets-projector/
+    """
+    from visiona.data.sources import expand_inputs
+    from visiona.engine.embed.compute import embed_files
+    from visiona.engine.embed.projection import plot_map, project_2d, write_projector
+    from visiona.engine.predict.predictor import Predictor
+
+    root = folder.expanduser()
+    files = expand_inputs([root])
+    err = stderr_console()
+    predictor = Predictor.load(
+        model, task="embed", device=device, batch_size=batch_size, console=err
+    )
+    done = embed_files(predictor, files, console=err)
+    for path, reason in done.failed:
+        err.print(f"skipped: {path}: {reason}", markup=False)
+    labels = [path.parent.name if path.parent != root else "(top level)" for path in done.paths]
+    points = project_2d(done.vectors, method, seed)
+    title = f"{predictor.weights.full_name}, {method}, {len(done.paths)} images"
+    plot_map(points, done.paths, labels, output, thumbnails=thumbnails, title=title)
+    err.print(f"map of {len(done.paths)} images: {output}", markup=False)
+    if projector is not None:
+        write_projector(projector, done.vectors, done.paths, labels)
+        err.print(f"TensorBoard projector: {projector} (tensorboard --logdir {projector})",
+                  markup=False)  # fmt: skip
