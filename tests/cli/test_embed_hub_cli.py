@@ -147,3 +147,18 @@ def test_import_refuses_an_incomplete_folder(cli, tiny_catalogue, tiny_folders, 
     (partial / "config.json").write_bytes((tiny_folders["clip"] / "config.json").read_bytes())
     done = cli("weights", "import", "clip", partial)
     assert done.code != 0 and "missing" in done.err
+
+
+def test_text_search_on_a_clip_index(cli, tiny_catalogue, tiny_folders, tmp_path: Path) -> None:
+    assert cli("weights", "import", "clip", tiny_folders["clip"]).code == 0
+    images = write_colour_folder(tmp_path / "images", per_class=2, size=32)
+    index = tmp_path / "clip.index"
+    built = cli("index", "build", images, "-m", "clip", "-o", index)
+    assert built.code == 0, built.err
+    found = cli("index", "search", index, "--text", "a red square", "-k", "4", "--json",
+                "--no-sheet")  # fmt: skip
+    assert found.code == 0, found.err
+    hits = json.loads(found.out)["hits"]
+    assert len(hits) == 4 and all(-1 <= hit["score"] <= 1 for hit in hits)
+    by_image = cli("index", "search", index, images / "red" / "0.png", "--json", "--no-sheet")
+    assert json.loads(by_image.out)["hits"][0]["path"].endswith("red/0.png")
