@@ -36,6 +36,9 @@ def serve(
     random_init: bool = typer.Option(
         False, "--random-init", help="Random weights instead of pretrained (testing)."
     ),
+    index: list[str] = typer.Option(
+        None, "--index", help="Serve a similarity index: NAME=PATH.index (repeatable)."
+    ),
 ) -> None:
     """Serve models: REST API (/v1/models, /docs, /metrics) and a web page with webcam at /."""
     import secrets
@@ -77,8 +80,23 @@ def serve(
         token=token,
         cors_origins=list(cors_origin or []),
         pretrained=not random_init,
+        indexes=[_index_arg(arg) for arg in index or []],
     )
     app = create_app(config)
     typer.echo(f"visiona serve: models {', '.join(names)} on http://{host}:{port}/", err=True)
     typer.echo(f"management token: {token}", err=True)
     run(app, host, port)
+
+
+def _index_arg(arg: str) -> tuple[str, str]:
+    """``NAME=PATH`` (or a bare PATH, named after its file) of ``--index``."""
+    from pathlib import Path
+
+    name, sep, path = arg.partition("=")
+    if not sep:
+        name, path = Path(arg).stem, arg
+    if not Path(path).is_file():
+        raise UsageError(
+            f"--index {arg}: no such index file", hint="visiona index build DIR -o X.index"
+        )
+    return name, path

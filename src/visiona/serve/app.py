@@ -76,6 +76,7 @@ class ServeConfig:
     token: str | None = None
     cors_origins: list[str] = field(default_factory=list)
     pretrained: bool = True
+    indexes: list[tuple[str, str]] = field(default_factory=list)  # (name, .index path)
 
 
 class LoadRequest(BaseModel):
@@ -337,6 +338,10 @@ def create_app(config: ServeConfig) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    from visiona.serve.indexes import register_index_routes
+
+    register_index_routes(app, config.indexes)  # similarity search: /v1/indexes/{name}:search
 
     @app.get("/v2/health/live", tags=["health"])
     async def live() -> dict[str, bool]:

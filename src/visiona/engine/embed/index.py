@@ -327,9 +327,10 @@ def query_vectors(
     text: str | None = None,
     model: str | None = None,
     device: str = "auto",
+    predictor: Any = None,
 ) -> np.ndarray:
     """``(Q, D)`` unit query vectors from images (paths, arrays, bytes) or a text, embedded by
-    the index's own model.
+    the index's own model (or by ``predictor``, an embed Predictor loaded once by a server).
 
     Raises:
         UsageError: ``model`` is not the index's, or text search on an index without a text tower.
@@ -339,7 +340,8 @@ def query_vectors(
     from visiona.engine.predict.predictor import Predictor
     from visiona.tasks.embed import l2_normalize
 
-    predictor = Predictor.load(model or index.model_source, task="embed", device=device)
+    if predictor is None:
+        predictor = Predictor.load(model or index.model_source, task="embed", device=device)
     if predictor.weights.full_name != index.model:
         raise UsageError(
             f"the index was built with {index.model}; the query model is "
