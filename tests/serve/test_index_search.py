@@ -60,3 +60,32 @@ def test_bad_search_requests_are_4xx(index_server) -> None:
     neither = httpx.post(f"{srv.url}/v1/indexes/photos:search", json={})
     assert neither.status_code == 400
     assert httpx.get(f"{srv.url}/v1/indexes/photos/images/99").status_code == 404
+
+
+@pytest.mark.slow
+def test_page_search_box_shows_hit_thumbnails(index_server) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("Debian chromium is absent at /usr/bin/chromium")
+    srv, folder = index_server
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium), headless=True, args=["--no-sandbox"]
+        )
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(srv.url + "/")
+        page.wait_for_selector("#search-index")
+        page.set_input_files("#search-file", str(folder / "chelsea.png"))
+        page.wait_for_function(
+            "document.querySelectorAll('#search-hits .hit img').length >= 3", timeout=120_000
+        )
+        first = page.inner_text("#search-hits .hit figcaption")
+        loaded = page.evaluate(
+            "[...document.querySelectorAll('#search-hits .hit img')].every(i => i.complete)"
+        )
+        browser.close()
+    assert "chelsea.png" in first and first.startswith("#1")
+    assert loaded and errors == []
