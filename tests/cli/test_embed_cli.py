@@ -85,3 +85,19 @@ def test_light_head_rejects_an_unknown_head(cli, tmp_path: Path) -> None:
     done = cli("train", "classify", "-d", data, "--backbone", "efficientnet_lite0",
                "--head", "svm", "--project", tmp_path / "runs")  # fmt: skip
     assert done.code == 2 and "--head must be one of" in done.err
+
+
+def test_dlib_face_embeddings_through_the_same_command(cli, tmp_path: Path) -> None:
+    from skimage import data
+
+    face = tmp_path / "astronaut.png"
+    Image.fromarray(data.astronaut()).save(face)
+    Image.fromarray(data.astronaut()[:, ::-1]).save(tmp_path / "mirror.png")
+    Image.fromarray(data.coffee()).save(tmp_path / "coffee.png")
+    done = cli("predict", "embed", tmp_path, "-m", "dlib-face", "--no-normalize", "--json")
+    assert done.code == 1  # coffee has no face: listed, the others embedded
+    assert "coffee.png" in done.err and "no face" in done.err
+    rows = {Path(row["source"]).name: np.array(row["vector"]) for row in json.loads(done.out)}
+    assert sorted(rows) == ["astronaut.png", "mirror.png"]
+    assert rows["astronaut.png"].size == 128
+    assert np.linalg.norm(rows["astronaut.png"] - rows["mirror.png"]) < 0.6  # same person

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
+
 from serve_support import start_server
 
 

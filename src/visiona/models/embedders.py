@@ -47,22 +47,29 @@ def feature_extractor(classifier: nn.Module) -> tuple[nn.Module, int]:
 class DlibFaceEmbedder:
     """``(H, W, 3)`` uint8 RGB image → ``(128,)`` embedding of its largest face, ``(0,)`` if none.
 
-    Runs on the ``packaged`` backend (whole images), like the perception models.
+    dlib's HOG detector finds the face, its 68-point shape predictor places it, and the ResNet
+    embeds the chip dlib aligns from that shape (the face_recognition library's recipe). Runs on
+    the ``packaged`` backend (whole images), like the perception models.
     """
 
     takes_images = True
 
-    def __init__(self, detector: str = "hog") -> None:
-        from visiona.faces.recognizer import FaceRecognizer
+    def __init__(self) -> None:
+        from visiona.models.packaged import packaged_file, require
 
-        self.recognizer = FaceRecognizer(detector)
+        dlib = require("dlib")
+        self._detector = dlib.get_frontal_face_detector()
+        self._shape = dlib.shape_predictor(str(packaged_file("dlib_shape.68")))
+        self._encoder = dlib.face_recognition_model_v1(str(packaged_file("dlib_resnet.face_v1")))
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
-        encoded = self.recognizer.encode(image)
-        index = encoded.largest()
-        if index is None:
+        image = np.ascontiguousarray(image, dtype=np.uint8)
+        faces = list(self._detector(image, 1))
+        if not faces:
             return np.zeros(0, np.float32)
-        return np.asarray(encoded.embeddings[index], np.float32)
+        largest = max(faces, key=lambda rect: rect.width() * rect.height())
+        shape = self._shape(image, largest)
+        return np.asarray(self._encoder.compute_face_descriptor(image, shape), np.float32)
 
 
 def load_embedder(
