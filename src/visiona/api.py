@@ -76,7 +76,8 @@ def predict(
         batch_size: Images per forward pass.
         roi: Only look at a region: ``"center:0.5"`` or ``"box:x0,y0,x1,y1"``.
         backend: ``torch``, ``compiled`` or ``onnx`` (default: ``onnx`` for ``.onnx`` files).
-        **options: Task options, e.g. ``top_k=5`` for classify.
+        **options: Task options, e.g. ``top_k=5`` for classify; ``labels=["cat", "dog"]``
+            with ``model="clip"`` classifies zero-shot.
 
     Returns:
         A list with one result per image (``Classification`` for classify).
@@ -95,6 +96,8 @@ def predict(
         perception.roi = Roi.parse(roi) if roi else None
         return perception.predict(inputs)
 
+    if task == "classify" and options.get("labels") is not None:  # zero-shot CLIP/SigLIP
+        return _zero_shot(inputs, model, options.pop("labels"), device, batch_size, options)
     predictor = _cached_predictor(
         task,
         str(model) if model is not None else None,
@@ -106,6 +109,17 @@ def predict(
     predictor.batch_size = batch_size
     predictor.roi = Roi.parse(roi) if roi else None
     return predictor.predict(inputs, **options)
+
+
+def _zero_shot(
+    inputs: Any, model: Any, labels: Any, device: str, batch_size: int, options: dict[str, Any]
+) -> list[Result]:
+    from visiona.engine.predict.predictor import Predictor
+    from visiona.models.embedders import zero_shot_model
+
+    names = labels.split(",") if isinstance(labels, str) else list(labels)
+    loaded = zero_shot_model(None if model is None else str(model), names)
+    return Predictor(loaded, device=device, batch_size=batch_size).predict(inputs, **options)
 
 
 def embed(
@@ -176,6 +190,12 @@ def train(task: str, *, data: str | Path, progress: bool = True, **options: Any)
 
     from visiona.engine.train.config import TrainConfig
     from visiona.engine.train.fit import train as _train
+
+    if task == "classify" and ("head" in options or "backbone" in options):
+        from visiona.engine.train.light_head import LightHeadConfig, train_light_head
+
+        light = LightHeadConfig(data=str(data), **options)
+        return train_light_head(light, console=Console(stderr=True) if progress else None)
 
     config = TrainConfig.from_dict({**options, "task": task, "data": str(data)})
     return _train(config, console=Console(stderr=True) if progress else None, progress=progress)
