@@ -76,6 +76,7 @@ def test_detections_validate_and_round_trip_with_masks() -> None:
     )  # fmt: skip
     data = result.to_dict()
     assert data["objects"][0]["label"] == "square" and data["objects"][1]["track_id"] == 8
+    assert data["keypoint_columns"] == ["x", "y", "visibility"]  # what each (K, 3) row holds
     again = result_from_dict(json.loads(json.dumps(data)))
     assert np.array_equal(again.masks, masks)
     assert np.allclose(again.xyxy, result.xyxy) and again.labels == ["square", "circle"]
@@ -94,6 +95,18 @@ def test_detections_validate_and_round_trip_with_masks() -> None:
 def test_detections_validation(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Detections(names=("a",), **kwargs)
+
+
+def test_keypoint_columns_are_named_in_json(tmp_path) -> None:
+    scored = Detections(xyxy=[[0, 0, 4, 4]], scores=[0.9], class_ids=[0], names=("a",),
+                        keypoints=[[[1, 2, 0.8]]], keypoint_columns=("x", "y", "score"))  # fmt: skip
+    path = tmp_path / "pose.json"
+    path.write_text(json.dumps(scored.to_dict()))
+    again = result_from_dict(json.loads(path.read_text()))
+    assert again.keypoint_columns == ("x", "y", "score")
+    assert "keypoint_columns" not in Detections([], [], [], ("a",)).to_dict()  # no keypoints
+    with pytest.raises(ValueError, match="keypoint_columns"):
+        Detections([], [], [], ("a",), keypoint_columns=("y", "x", "v"))
 
 
 def test_empty_detections() -> None:

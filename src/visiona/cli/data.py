@@ -254,17 +254,27 @@ def convert(
     overwrite: bool = typer.Option(
         False, "--overwrite", help="Write into a non-empty DST (same-name files replaced)."
     ),
+    yolo_labels: str = typer.Option(
+        "boxes",
+        "--yolo-labels",
+        help="With --to yolo: boxes (each object's stored box; masks left out) or polygons "
+        "(masks as polygons, for instance segmentation).",
+    ),
 ) -> None:
     """Convert detection labels between COCO, YOLO and Pascal VOC; images are copied.
 
     The source is never modified. Problems found in the source (broken lines are skipped) and
     what the target format cannot hold are printed as warnings on stderr.
 
-    Exit codes: 0 converted, 2 bad usage (unknown format, undetectable source, bad DST).
+    Exit codes: 0 converted cleanly, 1 nothing converted or broken input skipped (source
+    errors, as ``visiona data check`` reports them; images or objects the writer left out),
+    2 bad usage (unknown format, undetectable source, bad DST).
     """
     from visiona.data.detection.convert import convert as run_convert
 
-    report = run_convert(source, destination, from_format, to_format, overwrite=overwrite)
+    report = run_convert(
+        source, destination, from_format, to_format, overwrite=overwrite, yolo_labels=yolo_labels
+    )
     err = stderr_console()
     root = report.source_root or (source if source.is_dir() else source.parent)
     for problem in report.problems:
@@ -278,10 +288,21 @@ def convert(
     for note in report.notes:
         err.print(f"note: {note.message}" if note.file == "." else f"note: {note}", markup=False)
     err.print(
-        f"converted {report.images} images ({report.objects} objects) from {report.from_format} "
-        f"to {report.to_format}: {report.destination} ({report.seconds:.1f} s)",
+        f"converted {report.images_written} images ({report.objects} objects) from "
+        f"{report.from_format} to {report.to_format}: {report.destination} "
+        f"({report.seconds:.1f} s)",
         markup=False,
     )
+    if not report.ok:
+        reasons = []
+        if report.images_written == 0:
+            reasons.append("nothing converted (no usable images in the source)")
+        if report.errors:
+            reasons.append(f"{len(report.errors)} errors in the source")
+        if report.skipped:
+            reasons.append(f"{len(report.skipped)} images/objects left out")
+        err.print(f"error: {'; '.join(reasons)}", markup=False)
+        raise typer.Exit(1)
 
 
 def _shown(root: Path, problem: Problem) -> str:

@@ -218,6 +218,20 @@ def detect(
         help="Folder for metrics.json and plots (default: RUN_DIR/eval-DATA for a run's "
         "checkpoint, else runs/evaluate/MODEL-DATA).",
     ),
+    conf: float = typer.Option(
+        0.001,
+        "--conf",
+        min=0.0,
+        max=1.0,
+        help="Keep detections scoring at least this (COCO mAP wants nearly all: 0.001; "
+        "predict's 0.25 cuts the precision-recall curve short).",
+    ),
+    iou: float = typer.Option(
+        0.7, "--iou", min=0.0, max=1.0, help="Class-aware NMS IoU threshold (1 disables it)."
+    ),
+    max_det: int = typer.Option(
+        100, "--max-det", min=1, help="At most this many detections per image (COCO: 100)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON to stdout."),
 ) -> None:
     """Evaluate a detector: COCO mAP@[.5:.95], mAP@.5, mAP@.75, AR, per-class AP, PR curves,
@@ -245,7 +259,7 @@ def detect(
     _refuse_output_inside_data(out_dir, data)
     report = evaluate_detector(
         loaded, data, subset=subset, batch_size=batch_size, device=device, out_dir=out_dir,
-        console=err,
+        console=err, conf=conf, iou=iou, max_det=max_det,
     )  # fmt: skip
     for problem in report.problems[:20]:
         err.print(str(problem), markup=False)
@@ -266,6 +280,14 @@ def detect(
 def _print_detection_report(report: DetectionEvaluation, console: Console) -> None:
     from rich.table import Table
     from rich.text import Text
+
+    settings = report.settings
+    if settings:
+        console.print(
+            f"prediction settings: conf {settings['conf']:g}, iou {settings['iou']:g}, "
+            f"max_det {settings['max_det']}",
+            markup=False,
+        )
 
     for label, part in (("boxes", report.boxes), ("masks", report.masks)):
         if part is None:
