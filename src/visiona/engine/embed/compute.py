@@ -77,7 +77,7 @@ def embed_files(
         else:
             todo.append(index)
     fresh: list[tuple[str, np.ndarray]] = []
-    with evaluation_progress(console, len(todo)) as advance:
+    with evaluation_progress(console, len(todo), label) as advance:
         items = predictor.stream([files[i] for i in todo], normalize=normalize) if todo else []
         for index, item in zip(todo, items, strict=True):
             advance(1)

@@ -11,7 +11,9 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def evaluation_progress(console: Console | None, total: int) -> Iterator[Callable[[int], None]]:
+def evaluation_progress(
+    console: Console | None, total: int, label: str = "evaluating"
+) -> Iterator[Callable[[int], None]]:
     """Yield ``advance(n)`` for a Rich bar on ``console`` (off without a console or terminal)."""
     from rich.progress import (
         BarColumn,
@@ -22,7 +24,7 @@ def evaluation_progress(console: Console | None, total: int) -> Iterator[Callabl
     )
 
     with Progress(
-        TextColumn("evaluating"),
+        TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
