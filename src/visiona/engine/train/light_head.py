@@ -3,7 +3,7 @@
 ``visiona train classify --backbone NAME --head knn|logistic|linear``: the images are embedded
 once (vectors cached on disk by embedder and file content, :mod:`visiona.engine.embed.cache`),
 the head is fitted on the cached vectors (scikit-learn for kNN-free logistic regression, a few
-hundred full-batch steps for the linear layer), the validation images are scored with the same
+full-batch L-BFGS for the linear layer), the validation images are scored with the same
 report as any classifier, and backbone + head are saved as one ordinary checkpoint.
 """
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from visiona.engine.train.fit import TrainResult
 
-LINEAR_STEPS = 300
+LINEAR_STEPS = 100
 
 
 @dataclass
@@ -37,7 +37,7 @@ class LightHeadConfig:
         head: ``knn``, ``logistic`` or ``linear``.
         k: Neighbours for kNN.
         regularization: Inverse regularisation strength ``C`` of logistic regression.
-        lr: Learning rate of the linear head (AdamW, full batch).
+        lr: Step size of the linear head's full-batch L-BFGS (1.0 with a Wolfe line search).
         weight_decay: Weight decay of the linear head.
         val_fraction, test_fraction, seed: The split, as for any classify run.
         name, project: Run folder ``project/classify/name``.
@@ -50,7 +50,7 @@ class LightHeadConfig:
     head: str = "logistic"
     k: int = 10
     regularization: float = 10.0
-    lr: float = 1e-2
+    lr: float = 1.0
     weight_decay: float = 1e-4
     val_fraction: float = 0.2
     test_fraction: float = 0.0
@@ -82,7 +82,7 @@ def fit_head(
     *,
     k: int = 10,
     regularization: float = 1.0,
-    lr: float = 1e-2,
+    lr: float = 1.0,
     weight_decay: float = 1e-4,
     seed: int = 0,
 ) -> dict[str, Any]:
@@ -116,15 +116,24 @@ def fit_head(
     with torch.no_grad():
         layer.weight.normal_(0, 0.01, generator=generator)
         layer.bias.zero_()
-    optimizer = torch.optim.AdamW(layer.parameters(), lr=lr, weight_decay=weight_decay)
-    inputs, targets = torch.from_numpy(vectors), torch.from_numpy(labels)
+    # Unit vectors give tiny logits; the layer sees them scaled by 10 (folded back in below).
+    inputs, targets = torch.from_numpy(vectors) * 10, torch.from_numpy(labels)
+    # Full-batch L-BFGS: a convex problem, so a few dozen curvature-aware steps reach what
+    # hundreds of AdamW steps do, at a fraction of the cost.
+    optimizer = torch.optim.LBFGS(
+        layer.parameters(), lr=lr, max_iter=LINEAR_STEPS, history_size=10,
+        line_search_fn="strong_wolfe",
+    )  # fmt: skip
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(layer(inputs), targets)
+        loss = loss + weight_decay * layer.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
     with torch.enable_grad():
-        for _ in range(LINEAR_STEPS):
-            optimizer.zero_grad()
-            loss = torch.nn.functional.cross_entropy(layer(inputs * 10), targets)
-            loss.backward()
-            optimizer.step()
-    # The layer saw features scaled by 10 (unit vectors give tiny logits otherwise): fold it in.
+        optimizer.step(closure)
     return {"weight": layer.weight.detach() * 10, "bias": layer.bias.detach().clone()}
 
 
