@@ -2,8 +2,8 @@
 
 ``visiona train classify --backbone NAME --head knn|logistic|linear``: the images are embedded
 once (vectors cached on disk by embedder and file content, :mod:`visiona.engine.embed.cache`),
-the head is fitted on the cached vectors (scikit-learn for kNN-free logistic regression, a few
-full-batch L-BFGS for the linear layer), the validation images are scored with the same
+the head is fitted on the cached vectors (kNN keeps them; scikit-learn fits the logistic
+regression; full-batch L-BFGS fits the linear layer), the validation images are scored with the same
 report as any classifier, and backbone + head are saved as one ordinary checkpoint.
 """
 
