@@ -84,9 +84,11 @@ def test_page_search_box_shows_hit_thumbnails(index_server) -> None:
             "document.querySelectorAll('#search-hits .hit img').length >= 3", timeout=120_000
         )
         first = page.inner_text("#search-hits .hit figcaption")
-        loaded = page.evaluate(
-            "[...document.querySelectorAll('#search-hits .hit img')].every(i => i.complete)"
+        page.wait_for_function(  # every thumbnail fetched from /v1/indexes/.../images/ROW
+            "[...document.querySelectorAll('#search-hits .hit img')]"
+            ".every(i => i.complete && i.naturalWidth > 0)",
+            timeout=60_000,
         )
         browser.close()
     assert "chelsea.png" in first and first.startswith("#1")
-    assert loaded and errors == []
+    assert errors == []

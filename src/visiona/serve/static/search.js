@@ -21,7 +21,7 @@
     }
     answer.hits.forEach((hit) => {
       const figure = el("figure", { class: "hit" }, [
-        el("img", { src: hit.thumbnail, alt: hit.path, loading: "lazy" }),
+        el("img", { src: hit.thumbnail, alt: hit.path }),
         el("figcaption", { text: `#${hit.rank} ${hit.score.toFixed(3)} ${hit.path}` }),
       ]);
       box.appendChild(figure);
