@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from tests_support import write_colour_folder
 
 import visiona
+from tests_support import write_colour_folder
 
 
 def test_embed_arrays_and_compare() -> None:
