@@ -129,6 +129,7 @@ LAYERS = [
         "visiona.engine.benchmark",
         "visiona.engine.explain",
         "visiona.engine.report",
+        "visiona.engine.embed",
         "visiona.faces",
     ),
     ("visiona.api", "visiona.serve", "visiona.client"),

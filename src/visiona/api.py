@@ -84,7 +84,8 @@ def predict(
             :class:`~visiona.engine.predict.video.FramePrediction` per frame (index, timestamp,
             result, latency); video keywords: ``every``, ``start``, ``end`` (seconds),
             ``max_frames``, ``track`` (``bytetrack``/``sort``/``ocsort``), ``count_line``.
-        **options: Task options, e.g. ``top_k=5`` for classify.
+        **options: Task options, e.g. ``top_k=5`` for classify; ``labels=["cat", "dog"]``
+            with ``model="clip"`` classifies zero-shot.
 
     Returns:
         A list with one result per image (``Classification`` for classify).
@@ -108,6 +109,8 @@ def predict(
             return stream_results(perception, inputs, **_video_options(options))
         return perception.predict(inputs)
 
+    if task == "classify" and options.get("labels") is not None:  # zero-shot CLIP/SigLIP
+        return _zero_shot(inputs, model, options.pop("labels"), device, batch_size, options)
     predictor = _cached_predictor(
         task,
         str(model) if model is not None else None,
@@ -131,6 +134,50 @@ _VIDEO_KEYS = ("every", "start", "end", "max_frames", "track", "count_line", "fp
 def _video_options(options: dict[str, Any]) -> dict[str, Any]:
     """Perception models take their options when built; only video keywords are left here."""
     return {key: options[key] for key in _VIDEO_KEYS if key in options}
+
+
+def _zero_shot(
+    inputs: Any, model: Any, labels: Any, device: str, batch_size: int, options: dict[str, Any]
+) -> list[Result]:
+    from visiona.engine.predict.predictor import Predictor
+    from visiona.models.embedders import zero_shot_model
+
+    names = labels.split(",") if isinstance(labels, str) else list(labels)
+    loaded = zero_shot_model(None if model is None else str(model), names)
+    return Predictor(loaded, device=device, batch_size=batch_size).predict(inputs, **options)
+
+
+def embed(
+    inputs: Any,
+    *,
+    model: str | Path | None = None,
+    normalize: bool = True,
+    device: str = "auto",
+    batch_size: int = 8,
+    **kwargs: Any,
+) -> list[Result]:
+    """One :class:`~visiona.results.Embeddings` vector per image; the twin of ``visiona predict embed``.
+
+    Args:
+        inputs: Images, paths, folders or globs (as for :func:`predict`).
+        model: ``efficientnet_lite0`` (default, offline), any catalogue classifier or classify
+            checkpoint (pooled features), ``clip``/``clip-vit-b32``, ``dinov2-small``,
+            ``dinov2-base``, ``siglip-base`` (transformers), or ``dlib-face``.
+        normalize: Unit-length vectors (cosine similarity = dot product).
+
+    Example:
+        >>> a, b = visiona.embed(["cat.jpg", "dog.jpg"])
+        >>> a.similarity(b)
+    """
+    return predict(
+        "embed",
+        inputs,
+        model=model,
+        device=device,
+        batch_size=batch_size,
+        normalize=normalize,
+        **kwargs,
+    )
 
 
 def load_model(model: str | Path | None = None, **kwargs: Any) -> LoadedModel:
@@ -168,6 +215,12 @@ def train(task: str, *, data: str | Path, progress: bool = True, **options: Any)
 
     from visiona.engine.train.config import TrainConfig
     from visiona.engine.train.fit import train as _train
+
+    if task == "classify" and ("head" in options or "backbone" in options):
+        from visiona.engine.train.light_head import LightHeadConfig, train_light_head
+
+        light = LightHeadConfig(data=str(data), **options)
+        return train_light_head(light, console=Console(stderr=True) if progress else None)
 
     config = TrainConfig.from_dict({**options, "task": task, "data": str(data)})
     return _train(config, console=Console(stderr=True) if progress else None, progress=progress)

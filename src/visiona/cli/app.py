@@ -11,11 +11,13 @@ from visiona import __version__
 from visiona.cli import (
     benchmark,
     data,
+    embed,
     evaluate,
     evaluate_track,
     explain,
     export,
     faces,
+    index,
     predict,
     predict_perception,
     serve,
@@ -39,9 +41,12 @@ app.add_typer(evaluate.app, name="evaluate")
 evaluate_track.register(evaluate.app)
 app.add_typer(predict.app, name="predict")
 predict_perception.register(predict.app)
+embed.register(predict.app)
 video.install(predict.app)  # every predict command also takes video sources
 app.add_typer(faces.app, name="faces")
 app.add_typer(weights.app, name="weights")
+app.add_typer(index.app, name="index")
+app.add_typer(embed.app, name="embed")
 app.command("export")(export.export)
 app.command("benchmark")(benchmark.benchmark)
 app.command("serve")(serve.serve)

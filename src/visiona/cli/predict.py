@@ -57,15 +57,25 @@ def classify(
     max_pixels: int = typer.Option(
         None, "--max-pixels", min=1, help="Refuse images above this many pixels."
     ),
+    labels: str = typer.Option(
+        None, "--labels", help='Zero-shot with CLIP/SigLIP: class names, e.g. "cat,dog,car".'
+    ),
+    labels_file: Path = typer.Option(
+        None, "--labels-file", help="Zero-shot class names, one per line."
+    ),
 ) -> None:
     """Classify images: top-k labels with probabilities.
 
+    Zero-shot: visiona predict classify -m clip --labels "cat,dog,car" IMAGES
+
     Exit codes: 0 all images classified, 1 some images could not be read, 2 bad usage.
     """
+    zero_shot = _zero_shot_labels(labels, labels_file)
     items, saved, err = _run(
         "classify", paths, model=model, weights=weights, random_init=random_init, save=save,
         roi=roi, batch_size=batch_size, device=device, max_pixels=max_pixels,
         as_json=as_json, as_csv=as_csv, options={"top_k": top_k}, backend=backend,
+        zero_shot=zero_shot,
     )  # fmt: skip
     if as_json:
         _print_json(items)
@@ -151,6 +161,19 @@ def detect(
     _exit_if_failed(items)
 
 
+def _zero_shot_labels(labels: str | None, labels_file: Path | None) -> list[str] | None:
+    """The zero-shot class names from ``--labels`` or ``--labels-file`` (None: not zero-shot)."""
+    if labels is not None and labels_file is not None:
+        raise UsageError("choose one of --labels and --labels-file")
+    if labels_file is not None:
+        try:
+            text = labels_file.read_text()
+        except OSError:
+            raise UsageError(f"--labels-file {str(labels_file)!r} cannot be read") from None
+        return [line for line in text.splitlines() if line.strip()] or [""]
+    return None if labels is None else labels.split(",")
+
+
 _DETECTION_TASKS = ("detect", "segment-instances", "keypoints")
 
 
@@ -190,6 +213,7 @@ def _run(
     as_csv: bool,
     options: dict[str, Any],
     backend: str | None = None,
+    zero_shot: list[str] | None = None,
 ) -> tuple[list[PredictionItem], list[Path], Console]:
     """Shared by every ``predict`` command: load, stream with progress, save overlays.
 
@@ -209,7 +233,31 @@ def _run(
     files = expand_inputs(paths)
     namer = OutputNamer(save, files, task=task, scanned=scanned_folders(paths)) if save else None
     err = stderr_console()
-    predictor = Predictor.load(
+    if zero_shot is not None:
+        from visiona.models.embedders import zero_shot_model
+
+        loaded = zero_shot_model(model, zero_shot, weights_file=weights, console=err)
+        predictor = Predictor(
+            loaded, device=device, batch_size=batch_size, roi=parsed_roi,
+            max_pixels=max_pixels, backend=backend,
+        )  # fmt: skip
+    else:
+        predictor = _load_predictor(
+            task, model, random_init, weights, err, device, batch_size, parsed_roi, max_pixels,
+            backend,
+        )  # fmt: skip
+    predictor.task.check_options(predictor.weights, **options)
+    items = _run_with_progress(predictor.stream(files, **options), len(files), err)
+    saved = [_save_overlay(item, namer) for item in items if namer and item.ok]
+    return items, saved, err
+
+
+def _load_predictor(
+    task, model, random_init, weights, err, device, batch_size, parsed_roi, max_pixels, backend
+):
+    from visiona.engine.predict.predictor import Predictor
+
+    return Predictor.load(
         model,
         task=task,
         pretrained=not random_init,
@@ -221,10 +269,6 @@ def _run(
         max_pixels=max_pixels,
         backend=backend,
     )
-    predictor.task.check_options(predictor.weights, **options)
-    items = _run_with_progress(predictor.stream(files, **options), len(files), err)
-    saved = [_save_overlay(item, namer) for item in items if namer and item.ok]
-    return items, saved, err
 
 
 def _ok(items: list[PredictionItem]) -> list[PredictionItem]:

@@ -41,6 +41,9 @@ def serve(
         False, "--keep-going", help="Start even when a model cannot be loaded (it is left out)."
     ),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    index: list[str] = typer.Option(
+        None, "--index", help="Serve a similarity index: NAME=PATH.index (repeatable)."
+    ),
 ) -> None:
     """Serve models: REST API (/v1/models, /docs, /metrics) and a web page with webcam at /."""
     import secrets
@@ -83,6 +86,7 @@ def serve(
         cors_origins=split_list(cors_origin),
         pretrained=not random_init,
         device=device,
+        indexes=[_index_arg(arg) for arg in index or []],
     )
     app = create_app(config)
     _load_or_refuse(app.state.manager, pairs, pretrained=not random_init, keep_going=keep_going)
@@ -111,3 +115,17 @@ def _load_or_refuse(
     if problems and not keep_going:
         typer.echo("not starting; fix the models above or pass --keep-going", err=True)
         raise typer.Exit(2)
+
+
+def _index_arg(arg: str) -> tuple[str, str]:
+    """``NAME=PATH`` (or a bare PATH, named after its file) of ``--index``."""
+    from pathlib import Path
+
+    name, sep, path = arg.partition("=")
+    if not sep:
+        name, path = Path(arg).stem, arg
+    if not Path(path).is_file():
+        raise UsageError(
+            f"--index {arg}: no such index file", hint="visiona index build DIR -o X.index"
+        )
+    return name, path

@@ -105,6 +105,12 @@ def classify(
     lr_find: bool = typer.Option(
         False, "--lr-find", help="Run the LR finder, save its plot, and stop."
     ),
+    backbone: str = typer.Option(
+        None, "--backbone", help="Light head: frozen embedder (efficientnet_lite0, clip...)."
+    ),
+    head: str = typer.Option(
+        None, "--head", help="Light head on cached embeddings: knn, logistic or linear."
+    ),
     no_report: bool = typer.Option(False, "--no-report", help="Skip writing report.html."),
     as_json: bool = _JSON,
 ) -> None:
@@ -113,7 +119,19 @@ def classify(
     Examples:
       visiona train classify --data digits/train --epochs 15
       visiona train classify --data pets/ -m efficientnet_lite0 --pretrained --freeze backbone
+      visiona train classify --data pets/ --backbone efficientnet_lite0 --head logistic
     """
+    if backbone is not None or head is not None:
+        from visiona.engine.train.light_head import LightHeadConfig, train_light_head
+
+        light = {"data": data, "backbone": backbone, "head": head, "seed": seed,
+                 "val_fraction": val_fraction, "test_fraction": test_fraction, "name": name,
+                 "project": project, "device": device, "batch_size": batch_size, "lr": lr,
+                 "weight_decay": weight_decay}  # fmt: skip
+        config = LightHeadConfig(**{k: v for k, v in light.items() if v is not None})
+        console = stderr_console()
+        _report(train_light_head(config, console=console), console)
+        return
     cli_values = {
         "data": data, "model": model, "pretrained": pretrained, "image_size": image_size,
         "epochs": epochs, "batch_size": batch_size, "lr": lr, "backbone_lr": backbone_lr,

@@ -142,6 +142,8 @@ def pull(
     from visiona.weights.resolve import cache_path, find_local, resolve_weights, unavailable_error
     from visiona.weights.sources import download_url
 
+    if _pull_hub_snapshot(name, force):
+        return
     record = _record(name)
     err = stderr_console()
     if force:
@@ -161,6 +163,21 @@ def pull(
     stdout_console().print(f"{record.full_name}: {path} ({origin})", markup=False)
 
 
+def _pull_hub_snapshot(name: str, force: bool) -> bool:
+    """Pull a transformers model's pinned snapshot; False when ``name`` is not one."""
+    from visiona.models.hf import hub_model
+    from visiona.weights.hub import find_snapshot, pull_snapshot
+
+    entry = hub_model(name)
+    if entry is None:
+        return False
+    local = None if force else find_snapshot(entry.snapshot)
+    path = local or pull_snapshot(entry.snapshot, console=stderr_console())
+    origin = "cache" if local else "download"
+    stdout_console().print(f"{entry.name}: {path} ({origin})", markup=False)
+    return True
+
+
 @app.command("import")
 def import_(
     name: str = typer.Argument(..., help="Model name, optionally NAME.TAG."),
@@ -169,8 +186,16 @@ def import_(
     as_json: bool = _JSON,
 ) -> None:
     """Copy a weights file into the cache so the model works offline (your file is untouched)."""
+    from visiona.models.hf import hub_model
     from visiona.weights.resolve import import_weights
 
+    entry = hub_model(name)
+    if entry is not None:  # a transformers model: a snapshot folder or a zip of one
+        from visiona.weights.hub import import_snapshot
+
+        path = import_snapshot(entry.snapshot, file, force=force)
+        stdout_console().print(f"imported {file} as {entry.name}: {path}", markup=False)
+        return
     record = _record(name)
     path = import_weights(record, file, force=force)
     if as_json:

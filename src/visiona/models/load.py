@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from visiona.errors import InputNotFoundError, UsageError, WeightsError
+from visiona.models import light_head
 from visiona.models.catalog import DEFAULT_MODELS, get_spec
 from visiona.models.imagenet import numbered_class_names
 from visiona.tasks.base import get_task
@@ -188,17 +189,36 @@ def _load_checkpoint(path: Path, task: str) -> LoadedModel:
     info = read_checkpoint_info(path)
     if info.weights.task != task:
         raise UsageError(f"{path} is a {info.weights.task!r} checkpoint, not {task!r}")
-    spec, _ = get_spec(info.architecture)
-    module = _build(spec, info.outputs, None, info.arch_options)
+    if info.architecture == light_head.ARCHITECTURE:  # frozen embedder + kNN/linear head
+        module = light_head.build_from_options(info.outputs, info.arch_options, _feature_backbone)
+        spec_name = light_head.ARCHITECTURE
+    else:
+        spec, _ = get_spec(info.architecture)
+        module = _build(spec, info.outputs, None, info.arch_options)
+        spec_name = spec.name
     state = load_checkpoint_tensors(path)
     try:
         module.load_state_dict(state)
     except RuntimeError as error:
         first_line = str(error).strip().splitlines()[0]
-        raise WeightsError(f"{path} does not fit {spec.name}: {first_line}") from None
+        raise WeightsError(f"{path} does not fit {spec_name}: {first_line}") from None
     return LoadedModel(
-        module.eval(), spec.name, info.weights, "checkpoint", str(path), task, info.arch_options
+        module.eval(), spec_name, info.weights, "checkpoint", str(path), task, info.arch_options
     )
+
+
+def _feature_backbone(name: str, options: dict[str, Any]) -> nn.Module:
+    """A randomly initialised catalogue classifier without its head: ``(N, D)`` features."""
+    from torch import nn
+
+    from visiona.models.transfer import find_head
+
+    spec, _ = get_spec(name)
+    network = _build(spec, spec.num_classes, None, options or None)
+    head_name, _ = find_head(network)
+    parent = network.get_submodule(head_name.rpartition(".")[0]) if "." in head_name else network
+    setattr(parent, head_name.rpartition(".")[2], nn.Identity())
+    return network
 
 
 def _load_onnx(path: Path, task: str) -> LoadedModel:

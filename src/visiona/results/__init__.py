@@ -3,6 +3,7 @@
 from visiona.results.base import Result, register_result, result_from_dict
 from visiona.results.classification import Classification
 from visiona.results.detections import Detections, mask_to_rle, rle_to_mask
+from visiona.results.embeddings import Embeddings
 from visiona.results.explanation import Explanation
 from visiona.results.faces import FACE_LANDMARKS, Faces
 from visiona.results.keypoints import Keypoints
@@ -12,6 +13,7 @@ __all__ = [
     "FACE_LANDMARKS",
     "Classification",
     "Detections",
+    "Embeddings",
     "Explanation",
     "Faces",
     "Keypoints",

@@ -89,6 +89,7 @@ class ServeConfig:
     cors_origins: list[str] = field(default_factory=list)
     pretrained: bool = True
     device: str = "auto"
+    indexes: list[tuple[str, str]] = field(default_factory=list)  # (name, .index path)
 
 
 class LoadRequest(BaseModel):
@@ -423,6 +424,10 @@ def create_app(config: ServeConfig) -> FastAPI:
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> FileResponse:
         return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
+
+    from visiona.serve.indexes import register_index_routes
+
+    register_index_routes(app, config.indexes)  # similarity search: /v1/indexes/{name}:search
 
     @app.get("/v2/health/live", tags=["health"])
     async def live() -> dict[str, bool]:

@@ -29,6 +29,7 @@ from visiona.engine.evaluate.progress import evaluation_progress
 from visiona.errors import InputNotFoundError, UsageError
 
 if TYPE_CHECKING:
+    import torch
     from rich.console import Console
 
     from visiona.models.load import LoadedModel
@@ -244,13 +245,6 @@ def evaluate_classifier(
     """
     import torch
     from torch.utils.data import DataLoader
-    from torchmetrics.classification import (
-        MulticlassAccuracy,
-        MulticlassConfusionMatrix,
-        MulticlassF1Score,
-        MulticlassPrecision,
-        MulticlassRecall,
-    )
 
     from visiona.data.dataset import ImageDataset
     from visiona.data.transforms import eval_transform, hflip_tta
@@ -272,15 +266,6 @@ def evaluate_classifier(
     if not good:
         raise InputNotFoundError(f"none of the {len(samples)} images could be read")
 
-    metric_args = {"num_classes": num_classes, "validate_args": False}
-    accuracy = MulticlassAccuracy(average="micro", top_k=1, **metric_args)
-    top_metrics = {k: MulticlassAccuracy(average="micro", top_k=k, **metric_args) for k in ks}
-    precision = MulticlassPrecision(average=None, **metric_args)
-    recall = MulticlassRecall(average=None, **metric_args)
-    f1 = MulticlassF1Score(average=None, **metric_args)
-    confusion = MulticlassConfusionMatrix(**metric_args)
-    metrics = [accuracy, *top_metrics.values(), precision, recall, f1, confusion]
-
     loader = DataLoader(
         ImageDataset(good, eval_transform(model.weights.preprocessing)),
         batch_size=batch_size,
@@ -292,9 +277,8 @@ def evaluate_classifier(
     was_training = module.training
     first = next(module.parameters(), None)
     home = first.device if first is not None else torch.device("cpu")
-    losses: list[np.ndarray] = []
-    predictions: list[np.ndarray] = []
-    confidences: list[np.ndarray] = []
+    batches: list[torch.Tensor] = []
+    labels_seen: list[torch.Tensor] = []
     try:
         module.eval().to(device)
         with torch.inference_mode(), evaluation_progress(console, len(good)) as advance:
@@ -311,17 +295,67 @@ def evaluate_classifier(
                     raise ValueError(
                         f"model outputs {probs.shape[1]} classes but its record names {num_classes}"
                     )
-                for metric in metrics:
-                    metric.update(probs, labels)
-                true_p = probs.gather(1, labels[:, None]).squeeze(1)
-                losses.append((-true_p.clamp_min(1e-12).log()).numpy())
-                best_p, best = probs.max(dim=1)
-                predictions.append(best.numpy())
-                confidences.append(best_p.numpy())
+                batches.append(probs)
+                labels_seen.append(labels)
                 advance(count)
     finally:
         module.to(home)
         module.train(was_training)
+
+    report = report_from_probabilities(
+        torch.cat(batches), torch.cat(labels_seen), good, class_names, top_k=ks,
+        skipped=skipped, tta=tta, loss_grid=loss_grid,
+    )  # fmt: skip
+    if out_dir is not None:
+        _write_outputs(report, Path(out_dir), model.architecture, model)
+    return report
+
+
+def report_from_probabilities(
+    probabilities: torch.Tensor,
+    labels: torch.Tensor,
+    samples: Sequence[Sample],
+    class_names: Sequence[str],
+    *,
+    top_k: Sequence[int] | None = None,
+    skipped: Sequence[BadImage] = (),
+    tta: bool = False,
+    loss_grid: int = 16,
+    out_dir: Path | None = None,
+    architecture: str = "",
+) -> EvaluationReport:
+    """The evaluation report of ``(N, C)`` predicted probabilities against ``(N,)`` labels.
+
+    Shared by :func:`evaluate_classifier` and by heads fitted on cached embeddings, which have
+    their probabilities without running a network over images again. ``samples`` are the N
+    images in the same order (for the highest-loss list).
+    """
+    from torchmetrics.classification import (
+        MulticlassAccuracy,
+        MulticlassConfusionMatrix,
+        MulticlassF1Score,
+        MulticlassPrecision,
+        MulticlassRecall,
+    )
+
+    good = samples
+    class_names = list(class_names)
+    num_classes = len(class_names)
+    ks = _checked_top_k(top_k, num_classes)
+    metric_args = {"num_classes": num_classes, "validate_args": False}
+    accuracy = MulticlassAccuracy(average="micro", top_k=1, **metric_args)
+    top_metrics = {k: MulticlassAccuracy(average="micro", top_k=k, **metric_args) for k in ks}
+    precision = MulticlassPrecision(average=None, **metric_args)
+    recall = MulticlassRecall(average=None, **metric_args)
+    f1 = MulticlassF1Score(average=None, **metric_args)
+    confusion = MulticlassConfusionMatrix(**metric_args)
+    for metric in [accuracy, *top_metrics.values(), precision, recall, f1, confusion]:
+        metric.update(probabilities, labels)
+    true_p = probabilities.gather(1, labels[:, None]).squeeze(1)
+    best_p, best = probabilities.max(dim=1)
+    loss = (-true_p.clamp_min(1e-12).log()).numpy()
+    predicted = best.numpy()
+    confidence = best_p.numpy()
 
     matrix = confusion.compute().numpy().astype(np.int64)
     support = matrix.sum(axis=1)
@@ -346,9 +380,6 @@ def evaluate_classifier(
         if off_diagonal[i, j] > 0
     ]
 
-    loss = np.concatenate(losses)
-    predicted = np.concatenate(predictions)
-    confidence = np.concatenate(confidences)
     order = np.argsort(-loss, kind="stable")[: max(loss_grid, 0)]
     highest_loss = [
         {
@@ -375,7 +406,7 @@ def evaluate_classifier(
         highest_loss=highest_loss,
     )
     if out_dir is not None:
-        _write_outputs(report, Path(out_dir), model)
+        _write_outputs(report, Path(out_dir), architecture)
     return report
 
 
@@ -411,8 +442,10 @@ def _gradcam_grid(model: LoadedModel, rows: list[dict[str, Any]], path: Path) ->
     return plot_image_grid(overlays, captions, path, columns=4)
 
 
-def _write_outputs(report: EvaluationReport, out_dir: Path, model: LoadedModel) -> None:
-    architecture = model.architecture
+def _write_outputs(
+    report: EvaluationReport, out_dir: Path, architecture: str, model: LoadedModel | None = None
+) -> None:
+    """metrics.json and the pictures; with the ``model``, Grad-CAM of the highest-loss images."""
     from visiona.viz.plots import plot_confusion_matrix, plot_image_grid
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -432,7 +465,11 @@ def _write_outputs(report: EvaluationReport, out_dir: Path, model: LoadedModel) 
             out_dir / "highest_loss.png",
             columns=4,
         )
-    cams = _gradcam_grid(model, report.highest_loss, out_dir / "highest_loss_gradcam.png")
+    cams = (
+        _gradcam_grid(model, report.highest_loss, out_dir / "highest_loss_gradcam.png")
+        if model is not None
+        else None
+    )
     if cams is not None:
         report.files["highest_loss_gradcam"] = cams
     metrics_path = out_dir / "metrics.json"

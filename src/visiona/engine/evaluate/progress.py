@@ -11,12 +11,14 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def evaluation_progress(console: Console | None, total: int) -> Iterator[Callable[[int], None]]:
+def evaluation_progress(
+    console: Console | None, total: int, label: str = "evaluating"
+) -> Iterator[Callable[[int], None]]:
     """Yield ``advance(n)``: a Rich bar on a terminal, plain lines in a log, nothing without."""
     from rich.progress import TimeRemainingColumn
 
     from visiona.progress import progress_bar
 
-    with progress_bar("evaluating", total, console, TimeRemainingColumn(), min_items=1) as progress:
+    with progress_bar(label, total, console, TimeRemainingColumn(), min_items=1) as progress:
         task = progress.add_task("evaluate", total=total)
         yield lambda count: progress.advance(task, count)

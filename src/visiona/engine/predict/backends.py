@@ -147,9 +147,7 @@ class PackagedBackend:
     takes_images = True
 
     def __init__(self, model: LoadedModel, device: str | None = "auto") -> None:
-        from visiona.tasks.base import get_task
-
-        if not get_task(model.task).whole_images:
+        if not takes_whole_images(model):
             raise UsageError(
                 f"backend {self.name!r} runs packaged perception models; "
                 f"{model.source} is a {model.task} network",
@@ -165,6 +163,14 @@ class PackagedBackend:
         return [self.module(image) for image in batch]
 
 
+def takes_whole_images(model: LoadedModel) -> bool:
+    """Whether ``model`` is a packaged callable taking whole decoded images: every model of a
+    perception task, and packaged models of other tasks (dlib face embeddings)."""
+    from visiona.tasks.base import get_task
+
+    return get_task(model.task).whole_images or getattr(model.module, "takes_images", False)
+
+
 def make_backend(name: str, model: LoadedModel, device: str | None) -> Backend:
     """Instantiate backend ``name`` (``torch``, ``compiled``, ``onnx``, ``packaged``)."""
     return BACKENDS.get(name)(model, device)
@@ -174,8 +180,7 @@ def default_backend(model: LoadedModel) -> str:
     """``packaged`` for packaged perception models, ``onnx`` for a model read from an ``.onnx``
     file, else ``torch``."""
     from visiona.models.onnx.format import OnnxModel
-    from visiona.tasks.base import get_task
 
-    if get_task(model.task).whole_images:
+    if takes_whole_images(model):
         return "packaged"
     return "onnx" if isinstance(model.module, OnnxModel) else "torch"

@@ -107,9 +107,16 @@ class Predictor:
         """Load ``model`` (name or checkpoint; default: the task's default) and wrap it."""
         from visiona.models.load import load_model
 
-        loaded = load_model(
-            model, task=task, pretrained=pretrained, weights_file=weights_file, console=console
-        )
+        if task == "embed":  # classifiers' pooled features, transformers models, dlib faces
+            from visiona.models.embedders import load_embedder
+
+            loaded = load_embedder(
+                model, pretrained=pretrained, weights_file=weights_file, console=console
+            )
+        else:
+            loaded = load_model(
+                model, task=task, pretrained=pretrained, weights_file=weights_file, console=console
+            )
         return cls(loaded, **kwargs)
 
     @property
@@ -214,7 +221,8 @@ class Predictor:
         started = time.perf_counter()
         tensors = [tensor for _, tensor, _ in pending]
         # Detectors take differently sized images as a list and resize them themselves.
-        batch: Any = torch.stack(tensors) if self.task.batched_input else tensors
+        stack = self.task.batched_input and not self.takes_images
+        batch: Any = torch.stack(tensors) if stack else tensors
         if not self.backend.takes_pixels and not self.takes_images:
             preprocessing = self.weights.preprocessing
             if isinstance(batch, list):
