@@ -30,6 +30,9 @@ BANNED = {"--out", "--plot", "--detector", "--complexity"}
 NOT_REPORTING = {("serve",)}
 """Commands that report nothing a script would parse (a long-running server)."""
 
+READS_MODEL_FROM_INPUT = {("index", "search"), ("index", "duplicates")}
+"""Commands whose input file (a similarity index) names the model it was built with."""
+
 NO_MODEL = {("data",), ("weights",), ("serve",), ("report",)}
 """Command groups whose commands choose no model (weights are named by NAME; a report, by RUN)."""
 
@@ -91,7 +94,7 @@ def test_reporting_commands_have_json(path, command) -> None:
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)
 def test_the_model_is_chosen_with_dash_m(path, command) -> None:
-    if path[:1] in NO_MODEL:
+    if path[:1] in NO_MODEL or path in READS_MODEL_FROM_INPUT:
         return
     visible = {flag for option in _options(command) if not option.hidden for flag in option.opts}
     assert {"-m", "--model"} <= visible, f"visiona {' '.join(path)}: choose the model with -m"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import io
-from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
 
 from serve_support import start_server
+from tests_support import require_browser, require_module
 
 
 @pytest.fixture(scope="module")
@@ -65,10 +65,8 @@ def test_bad_search_requests_are_4xx(index_server) -> None:
 
 @pytest.mark.slow
 def test_page_search_box_shows_hit_thumbnails(index_server) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
-        pytest.skip("Debian chromium is absent at /usr/bin/chromium")
+    sync_api = require_module("playwright.sync_api")
+    chromium = require_browser()
     srv, folder = index_server
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(

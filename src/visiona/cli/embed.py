@@ -126,6 +126,7 @@ def embedding_map(
     batch_size: int = typer.Option(16, "--batch-size", "-b", min=1, help="Images per batch."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     seed: int = typer.Option(0, "--seed", help="Seed of t-SNE/UMAP."),
+    as_json: bool = typer.Option(False, "--json", help="Print the 2-D points as JSON."),
 ) -> None:
     """Draw a 2-D map of a folder's embeddings (t-SNE, UMAP or PCA) with thumbnails or labels.
 
@@ -155,3 +156,13 @@ def embedding_map(
         write_projector(projector, done.vectors, done.paths, labels)
         err.print(f"TensorBoard projector: {projector} (tensorboard --logdir {projector})",
                   markup=False)  # fmt: skip
+    if as_json:
+        import json
+        import sys
+
+        rows = [
+            {"path": str(path), "label": label, "x": float(x), "y": float(y)}
+            for path, label, (x, y) in zip(done.paths, labels, points, strict=True)
+        ]
+        json.dump({"map": str(output), "points": rows}, sys.stdout)
+        sys.stdout.write("\n")
