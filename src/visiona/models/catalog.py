@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from visiona.errors import UnknownNameError
 from visiona.models import (
     efficientnet_lite,
+    segmentation,
     simple_cnn,
     small_detection,
     timm_models,
@@ -26,7 +27,13 @@ from visiona.models.spec import ModelSpec
 from visiona.registry import Registry, split_tag, unknown_name_error
 
 MODELS: Registry[ModelSpec] = Registry("model")
-for _spec in (efficientnet_lite.SPEC, simple_cnn.SPEC, tiny.SPEC, *small_detection.specs()):
+for _spec in (
+    efficientnet_lite.SPEC,
+    simple_cnn.SPEC,
+    tiny.SPEC,
+    *small_detection.specs(),
+    *segmentation.specs(),
+):
     MODELS.add(_spec.name, _spec)
 
 DEFAULT_MODELS = {
@@ -34,6 +41,7 @@ DEFAULT_MODELS = {
     "detect": "fasterrcnn_mobilenet_v3_large_320_fpn",
     "segment-instances": "maskrcnn_resnet50_fpn",
     "keypoints": "keypointrcnn_resnet50_fpn",
+    "segment": "lraspp_mobilenet_v3_large",
 }
 SOURCES = ("visiona", "torchvision", "timm")
 

@@ -6,6 +6,7 @@ from visiona.results.detections import Detections, mask_to_rle, rle_to_mask
 from visiona.results.faces import FACE_LANDMARKS, Faces
 from visiona.results.keypoints import Keypoints
 from visiona.results.matte import Matte
+from visiona.results.segmentation import SegmentationMap
 
 __all__ = [
     "FACE_LANDMARKS",
@@ -15,6 +16,7 @@ __all__ = [
     "Keypoints",
     "Matte",
     "Result",
+    "SegmentationMap",
     "mask_to_rle",
     "register_result",
     "result_from_dict",

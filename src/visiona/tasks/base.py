@@ -77,6 +77,7 @@ TASKS: dict[str, str] = {
     "hands": "visiona.tasks.perception:HandsTask",
     "facemesh": "visiona.tasks.perception:FaceMeshTask",
     "matting": "visiona.tasks.perception:MattingTask",
+    "segment": "visiona.tasks.segment:SegmentTask",
 }
 
 
