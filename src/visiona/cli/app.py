@@ -15,6 +15,7 @@ from visiona.cli import (
     faces,
     predict,
     predict_perception,
+    segment,
     serve,
     train,
     weights,
@@ -34,6 +35,9 @@ app.add_typer(train.app, name="train")
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(predict.app, name="predict")
 predict_perception.register(predict.app)
+segment.register_train(train.app)
+segment.register_evaluate(evaluate.app)
+segment.register_predict(predict.app)
 app.add_typer(faces.app, name="faces")
 app.add_typer(weights.app, name="weights")
 app.command("export")(export.export)

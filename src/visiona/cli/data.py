@@ -28,7 +28,7 @@ def make(
     name: str = typer.Argument(
         ...,
         metavar="NAME",
-        help="Data set: digits, fashion-mnist, mnist or shapes (visiona data list).",
+        help="Data set: digits, fashion-mnist, mnist, shapes or segment-shapes (visiona data list).",
     ),
     out_dir: Path = typer.Argument(
         ..., metavar="DIR", help="Folder to write train/<class>/ and test/<class>/ into."
@@ -72,6 +72,11 @@ def make(
     from visiona.data.builders import BUILDERS, builder_names, make_dataset
     from visiona.registry import unknown_name_error
 
+    if name == "segment-shapes":
+        from visiona.cli.segment import make_segment_shapes_command
+
+        make_segment_shapes_command(out_dir, size, num_images, seed, overwrite)
+        return
     if name == "shapes":
         if limit_per_class is not None:
             raise UsageError("--limit-per-class does not apply to shapes; use --images")
@@ -316,7 +321,13 @@ def check(
     from rich.table import Table
 
     from visiona.data.detection.check import check_dataset
+    from visiona.data.segmentation.check import looks_like_segmentation
 
+    if label_format is None and looks_like_segmentation(folder):
+        from visiona.cli.segment import check_segmentation_command
+
+        check_segmentation_command(folder)
+        return
     report = check_dataset(folder, label_format, hash_images=not no_hash)
     out = stdout_console()
     if report.dataset is not None:

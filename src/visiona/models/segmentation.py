@@ -185,6 +185,23 @@ def _torchvision_builder(name: str):
     return build
 
 
+def replace_torchvision_head(module: nn.Module, num_classes: int) -> None:
+    """Give a torchvision segmentation model (our wrapper) new last 1×1 convs for
+    ``num_classes`` (fine-tuning on other classes)."""
+    from torch import nn
+
+    network = module.network  # type: ignore[union-attr]
+    classifier = network.classifier
+    names = ("low_classifier", "high_classifier") if hasattr(classifier, "low_classifier") else ()
+    if names:  # LR-ASPP: two 1×1 convs
+        for name in names:
+            old = getattr(classifier, name)
+            setattr(classifier, name, nn.Conv2d(old.in_channels, num_classes, 1))
+        return
+    old = classifier[-1]
+    classifier[-1] = nn.Conv2d(old.in_channels, num_classes, 1)
+
+
 def _torchvision_spec(name: str) -> ModelSpec:
     from visiona.models.torchvision_models import published_weights
 

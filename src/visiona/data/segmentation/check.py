@@ -53,7 +53,9 @@ def looks_like_segmentation(folder: Path) -> bool:
     """Whether ``folder`` has a segmentation layout (masks/, SegmentationClass/ without boxes)."""
     if not folder.is_dir():
         return False
-    if (folder / "masks").is_dir() or any((folder / s / "masks").is_dir() for s in ("train", "val")):
+    if (folder / "masks").is_dir() or any(
+        (folder / s / "masks").is_dir() for s in ("train", "val")
+    ):
         return True
     return (folder / "SegmentationClass").is_dir() and not (folder / "Annotations").is_dir()
 
@@ -82,10 +84,11 @@ def check_sample(
     if ids.shape != (height, width):
         problems.append(
             Problem(
-                where, None,
+                where,
+                None,
                 f"mask is {ids.shape[1]}×{ids.shape[0]}, its image {width}×{height}",
                 kind="size-mismatch",
-            )  # fmt: skip
+            )
         )
         return problems, None
     return problems, ids
@@ -121,8 +124,11 @@ def check_segmentation(
                 if path.suffix.lower() in MASK_SUFFIXES and path.resolve() not in images_with_mask:
                     report.problems.append(
                         Problem(
-                            dataset.relative(path), None, "mask without an image (ignored)",
-                            level="warning", kind="orphan-mask",
-                        )  # fmt: skip
+                            dataset.relative(path),
+                            None,
+                            "mask without an image (ignored)",
+                            level="warning",
+                            kind="orphan-mask",
+                        )
                     )
     return report

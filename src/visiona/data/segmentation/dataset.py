@@ -201,7 +201,9 @@ def _folder(root: Path) -> SegmentationDataset | None:
 def _voc(root: Path) -> SegmentationDataset | None:
     base = root
     if not (base / "SegmentationClass").is_dir():
-        nested = sorted(root.glob("*/SegmentationClass")) + sorted(root.glob("*/*/SegmentationClass"))
+        nested = sorted(root.glob("*/SegmentationClass")) + sorted(
+            root.glob("*/*/SegmentationClass")
+        )
         if not nested:
             return None
         base = nested[0].parent
@@ -227,7 +229,7 @@ def _coco(root: Path) -> SegmentationDataset | None:
 
     try:
         formats = [fmt for fmt, _ in detect_formats(root)]
-    except Exception:  # noqa: BLE001  (any failure here just means "not COCO")
+    except Exception:
         return None
     if "coco" not in formats:
         return None
