@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visiona.errors import UsageError
+from visiona.models.segment_preprocessing import PREPROCESSING
 from visiona.models.spec import ModelSpec
 from visiona.registry import close_matches
 from visiona.weights.record import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
@@ -25,15 +26,6 @@ from visiona.weights.record import IMAGENET_MEAN, IMAGENET_STD, Preprocessing
 if TYPE_CHECKING:
     from rich.console import Console
     from torch import nn
-
-PREPROCESSING = Preprocessing(
-    input_size=(256, 256),
-    resize="none",
-    resize_size=None,
-    mean=IMAGENET_MEAN,
-    std=IMAGENET_STD,
-)
-"""Images keep their size (tiled when large); ``input_size`` is the nominal export size."""
 
 SMP_ARCHITECTURES = {
     "unet": "Unet",

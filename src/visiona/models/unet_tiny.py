@@ -113,14 +113,14 @@ def build_unet_tiny(num_classes: int, weights_file: Path | None, **options: Any)
 
 
 def _preprocessing(options: dict[str, Any] | None):
-    from visiona.models.segmentation import PREPROCESSING
+    from visiona.models.segment_preprocessing import PREPROCESSING
 
     normalize_options(options)
     return PREPROCESSING
 
 
 def _spec() -> ModelSpec:
-    from visiona.models.segmentation import PREPROCESSING
+    from visiona.models.segment_preprocessing import PREPROCESSING
 
     return ModelSpec(
         name="unet_tiny",

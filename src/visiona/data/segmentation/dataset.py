@@ -172,6 +172,14 @@ def _pairs(images_dir: Path, masks_dir: Path, split: str) -> list[SegSample]:
     return samples
 
 
+def _folder_with_masks(root: Path) -> SegmentationDataset | None:
+    """The folder layout when it has masks or a class file (before VOC/COCO are tried)."""
+    has_masks = (root / "masks").is_dir() or any((root / s / "masks").is_dir() for s in SPLITS)
+    if not has_masks and read_class_file(root) is None:
+        return None
+    return _folder(root)
+
+
 def _folder(root: Path) -> SegmentationDataset | None:
     meta = read_class_file(root)
     images_override = meta[3] if meta else None
@@ -256,7 +264,7 @@ def read_segmentation_dataset(path: str | Path) -> SegmentationDataset:
     root = Path(path).expanduser()
     if not root.is_dir():
         raise InputNotFoundError(f"data folder not found: {str(root)!r}")
-    for reader in (_folder, _voc, _coco):
+    for reader in (_folder_with_masks, _voc, _coco, _folder):
         dataset = reader(root)
         if dataset is not None:
             if not dataset.samples:
