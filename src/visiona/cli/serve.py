@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from visiona.errors import MissingDependencyError, UsageError
@@ -35,6 +37,9 @@ def serve(
     ),
     random_init: bool = typer.Option(
         False, "--random-init", help="Random weights instead of pretrained (testing)."
+    ),
+    label_root: Path = typer.Option(
+        None, "--label-root", help="Folder the mask painter (/label/masks) may read and write."
     ),
 ) -> None:
     """Serve models: REST API (/v1/models, /docs, /metrics) and a web page with webcam at /."""
@@ -77,6 +82,7 @@ def serve(
         token=token,
         cors_origins=list(cors_origin or []),
         pretrained=not random_init,
+        label_root=str(label_root) if label_root else None,
     )
     app = create_app(config)
     typer.echo(f"visiona serve: models {', '.join(names)} on http://{host}:{port}/", err=True)

@@ -66,6 +66,8 @@ class ServeConfig:
         token: Bearer token for management (generated when ``None``).
         cors_origins: Origins allowed by CORS (none by default).
         pretrained: Load pretrained weights (``False``: random init, for tests).
+        label_root: Folder the mask painter (``/label/masks``) may read and write in; ``None``
+            turns the painter off.
     """
 
     models: list[tuple[str, str]] = field(default_factory=list)
@@ -76,6 +78,7 @@ class ServeConfig:
     token: str | None = None
     cors_origins: list[str] = field(default_factory=list)
     pretrained: bool = True
+    label_root: str | None = None
 
 
 class LoadRequest(BaseModel):
@@ -337,6 +340,9 @@ def create_app(config: ServeConfig) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    from visiona.serve.labeling import add_label_routes
+
+    add_label_routes(app, config.label_root, STATIC)
 
     @app.get("/v2/health/live", tags=["health"])
     async def live() -> dict[str, bool]:

@@ -73,7 +73,7 @@ class SegmentTask(Task):
         *,
         tile: int = DEFAULT_TILE,
         overlap: int = DEFAULT_OVERLAP,
-        probabilities: bool = False,
+        probabilities: bool | None = None,
         **options: Any,
     ) -> list[SegmentationMap]:
         """``(C, h, w)`` probabilities per image → SegmentationMap at the original size.
