@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from segment_support import make_pairs, snapshot
 
 
+@pytest.mark.slow
 def test_train_predict_evaluate_export_segment(cli, tmp_path) -> None:
     data = make_pairs(tmp_path / "data", count=3, split="train")
     make_pairs(tmp_path / "data", count=2, seed=1, split="val")
