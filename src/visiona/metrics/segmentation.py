@@ -82,8 +82,8 @@ class SegmentationMetrics:
         """``(H, W)`` (or ``(N, H, W)``) predicted and true class ids."""
         import torch
 
-        predicted = torch.as_tensor(np.asarray(predicted)).long().reshape(-1)
-        truth = torch.as_tensor(np.asarray(truth)).long().reshape(-1)
+        predicted = torch.as_tensor(np.array(predicted)).long().reshape(-1)
+        truth = torch.as_tensor(np.array(truth)).long().reshape(-1)
         self.matrix.update(predicted, truth)
 
     def compute(self) -> SegmentationReport:
