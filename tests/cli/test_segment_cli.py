@@ -117,3 +117,17 @@ def test_usage_errors_are_one_line(cli, tmp_path) -> None:
     empty = tmp_path / "empty"
     (empty / "images").mkdir(parents=True)
     assert cli("data", "check", empty).code == 2
+
+
+@pytest.mark.slow
+def test_resume_continues_a_segment_run(cli, tmp_path) -> None:
+    data = make_pairs(tmp_path / "data", count=4)
+    common = ("--project", tmp_path / "runs")
+    first = cli("train", "segment", "-d", data, "--epochs", "1", "--crop", "32",
+                "--crops-per-epoch", "4", "--arch-opt", "width=4", "--arch-opt", "depth=2",
+                "--loss", "focal", "--class-weights", "auto", *common)  # fmt: skip
+    assert first.code == 0, first.err
+    run = tmp_path / "runs" / "segment" / "train"
+    resumed = cli("train", "segment", "--resume", run, "--epochs", "2")
+    assert resumed.code == 0, resumed.err
+    assert json.loads((run / "last.json").read_text())["epoch"] == 2

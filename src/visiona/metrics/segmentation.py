@@ -82,8 +82,12 @@ class SegmentationMetrics:
         """``(H, W)`` (or ``(N, H, W)``) predicted and true class ids."""
         import torch
 
-        predicted = torch.as_tensor(np.array(predicted)).long().reshape(-1)
-        truth = torch.as_tensor(np.array(truth)).long().reshape(-1)
+        def flat(values: Any) -> torch.Tensor:
+            if not isinstance(values, torch.Tensor):
+                values = torch.from_numpy(np.array(values))  # a copy: inputs may be read-only
+            return values.long().reshape(-1)
+
+        predicted, truth = flat(predicted), flat(truth)
         self.matrix.update(predicted, truth)
 
     def compute(self) -> SegmentationReport:
