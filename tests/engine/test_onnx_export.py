@@ -11,6 +11,7 @@ pytest.importorskip("onnxruntime")
 
 import onnx
 import torch
+from PIL import Image
 
 from colour_model import CLASSES, colour_checkpoint, make_colours
 from visiona.engine.export.onnx import (
@@ -185,6 +186,15 @@ def test_detector_export_boxes_match_torch(tmp_path, photos) -> None:
     path = tmp_path / "det.onnx"
     report = export_onnx(model, path, verify_images=list(photos.values()))
     assert report.verification.passed and report.exporter == "torchscript"
+    compared = report.verification.detections  # what was compared, not a "top-1"
+    assert compared is not None and compared.matched == compared.total > 0
+    assert compared.max_box_diff <= report.verification.tolerance
+    assert 0 <= compared.max_score_diff <= report.verification.tolerance
+    line = report.verification.describe()
+    assert (
+        f"{compared.total} of {compared.total} detections matched" in line and "top-1" not in line
+    )
+    assert report.to_dict()["verification"]["detections"]["matched"] == compared.matched
     graph = read_onnx(path)
     assert not graph.batched and graph.outputs == ("boxes", "labels", "scores")
     dims = onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim
@@ -200,3 +210,80 @@ def test_detector_export_boxes_match_torch(tmp_path, photos) -> None:
         ]
         diff = match_detections(*as_output)
         assert diff is not None and diff <= report.verification.tolerance
+
+
+def _user_pixels(image: Image.Image, rule: dict, *, long_side=int, offset=round) -> np.ndarray:
+    """What a user with only PIL and numpy makes from ``visiona.resize`` (``(3, h, w)`` uint8)."""
+    assert rule["policy"] == "shorter_side_center_crop" and rule["antialias"] is True
+    assert rule["long_side_rounding"] == "truncate"
+    assert rule["crop_offset_rounding"] == "half_to_even"
+    side, (crop_h, crop_w) = rule["resize_size"], rule["crop_size"]
+    width, height = image.size
+    if width <= height:
+        size = (side, long_side(side * height / width))
+    else:
+        size = (long_side(side * width / height), side)
+    filters = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC}
+    resized = np.asarray(image.resize(size, filters[rule["interpolation"]]))
+    top = offset((resized.shape[0] - crop_h) / 2)
+    left = offset((resized.shape[1] - crop_w) / 2)
+    return resized[top : top + crop_h, left : left + crop_w].transpose(2, 0, 1)
+
+
+def test_metadata_alone_reproduces_the_preprocessing(tmp_path) -> None:
+    """onnxruntime + PIL + numpy, guided only by the file's metadata, match visiona's predictor.
+
+    215×160 and 160×215 images: the long side is 40·215/160 = 53.75, truncated to 53 (rounding
+    gives 54), and the crop offset (53 - 32) / 2 = 10.5 rounds to even, 10 (half up gives 11).
+    """
+    import json
+
+    import onnxruntime
+
+    from visiona.models.load import load_model
+    from visiona.ops.preprocess import resize_pixels
+    from visiona.weights.checkpoint import save_checkpoint
+    from visiona.weights.record import Preprocessing, Weights
+
+    torch.manual_seed(0)
+    module = load_model("test_classifier", pretrained=False, num_classes=3).module
+    preprocessing = Preprocessing(
+        input_size=(32, 32), resize="shorter_side_center_crop", resize_size=40,
+        mean=(0.5, 0.4, 0.3), std=(0.2, 0.25, 0.3),
+    )  # fmt: skip
+    record = Weights("test_classifier", "crop", preprocessing=preprocessing, class_names=CLASSES)
+    checkpoint = save_checkpoint(tmp_path / "crop", module, "test_classifier", record)
+    model = load_model(str(checkpoint))
+    onnx_path = tmp_path / "crop.onnx"
+    rng = np.random.default_rng(3)
+    files = []
+    for width, height in ((215, 160), (160, 215)):
+        # 8-pixel blocks of random colour: still sharp after shrinking, so a one-pixel shift of
+        # the crop shows.
+        blocks = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
+        photo = blocks.repeat(8, axis=0).repeat(8, axis=1)[:height, :width]
+        files.append(tmp_path / f"photo_{width}x{height}.png")
+        Image.fromarray(photo).save(files[-1])
+    export_onnx(model, onnx_path, verify_images=files)
+
+    proto = onnx.load(str(onnx_path))
+    meta = {prop.key: prop.value for prop in proto.metadata_props}
+    rule = json.loads(meta["visiona.resize"])
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    predictions = Predictor(model, device="cpu").predict(files, top_k=3)
+    for file, prediction in zip(files, predictions, strict=True):
+        image = Image.open(file).convert("RGB")
+        pixels = _user_pixels(image, rule)
+        ours = resize_pixels(np.array(image), preprocessing).numpy()
+        assert pixels.shape == ours.shape == (3, 32, 32)
+        assert np.abs(pixels.astype(int) - ours.astype(int)).max() <= 1  # PIL vs torchvision
+        # The rules matter: rounding the long side or the offset half up shifts the crop.
+        for wrong in ({"long_side": round}, {"offset": lambda v: int(v + 0.5)}):
+            shifted = _user_pixels(image, rule, **wrong)
+            assert np.abs(shifted.astype(int) - ours.astype(int)).max() > 20, wrong
+        [logits] = session.run(None, {INPUT_NAME: pixels[None]})
+        probabilities = np.exp(logits[0] - logits[0].max())
+        probabilities /= probabilities.sum()
+        expected = dict(zip(prediction.labels, prediction.probabilities, strict=True))
+        for name, value in zip(CLASSES, probabilities, strict=True):
+            assert value == pytest.approx(expected[name], abs=2e-3), name

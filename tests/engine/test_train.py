@@ -205,7 +205,7 @@ def test_a_class_with_one_image_stays_in_train(tmp_path) -> None:
 @pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"])
 @pytest.mark.parametrize("schedule", ["none", "step", "exponential", "cosine", "plateau"])
 def test_every_optimizer_and_schedule_builds(optimizer: str, schedule: str) -> None:
-    from visiona.engine.train.module import ClassificationModule
+    from visiona.engine.train.classify import ClassificationModule
 
     network = load_model("cnn", pretrained=False, num_classes=3, arch_options=TINY_CNN).module
     cfg = TrainConfig(data="x", optimizer=optimizer, schedule=schedule, nesterov=optimizer == "sgd",

@@ -126,6 +126,9 @@ def test_keypoint_training_learns_the_data_sets_keypoints(shapes_with_keypoints,
     detections = Predictor(loaded, device="cpu").predict(image, conf=0.0)[0]
     assert detections.keypoints is not None
     assert detections.keypoints.shape[1:] == (2, 3)
+    saved = tmp_path / "keypoints.json"
+    saved.write_text(detections.to_json())
+    assert json.loads(saved.read_text())["keypoint_columns"] == ["x", "y", "visibility"]
 
 
 def test_keypoint_flip_map_pairs_left_and_right_names() -> None:

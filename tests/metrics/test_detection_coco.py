@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import io
-import json
 
 import numpy as np
 import pytest
@@ -38,16 +36,12 @@ def reference(case: CocoCase, iou_type: str, cat_ids: list[int] | None = None) -
     return evaluation
 
 
-def visiona_report(case: CocoCase, iou_type: str, *, json_areas: bool = False):
+def visiona_report(case: CocoCase, iou_type: str):
     dataset, problems = read_coco(case.gt_json)
     assert not [p for p in problems if p.level == "error"], problems
     assert dataset.classes == ("cat", "dog", "bird", "fish", "frog")
+    # The reader keeps each annotation's stored area; GroundTruth takes small/medium/large from it.
     targets = [GroundTruth.from_annotation(i, masks=iou_type == "segm") for i in dataset.images]
-    if json_areas:  # COCO files store their own areas; they decide small / medium / large
-        annotations = json.loads(case.gt_json.read_text())["annotations"]
-        for index, entry in enumerate(case.images):
-            areas = [a["area"] for a in annotations if a["image_id"] == entry["id"]]
-            targets[index] = dataclasses.replace(targets[index], areas=areas or None)
     predictions = [
         Detections(
             d["xyxy"],
@@ -65,14 +59,14 @@ def visiona_report(case: CocoCase, iou_type: str, *, json_areas: bool = False):
 
 
 @pytest.mark.parametrize(
-    ("iou_type", "area", "json_areas"),
-    [("bbox", "box", False), ("segm", "mask", False), ("bbox", "mask", True)],
-    ids=["bbox", "segm", "bbox-file-areas"],
+    ("iou_type", "area"),
+    [("bbox", "box"), ("segm", "mask"), ("bbox", "mask"), ("segm", "box")],
+    ids=["bbox", "segm", "bbox-segment-areas", "segm-box-areas"],
 )
-def test_equals_pycocotools(tmp_path, iou_type: str, area: str, json_areas: bool) -> None:
+def test_equals_pycocotools(tmp_path, iou_type: str, area: str) -> None:
     case = build_case(tmp_path, area=area)
     expected = reference(case, iou_type)
-    report = visiona_report(case, iou_type, json_areas=json_areas)
+    report = visiona_report(case, iou_type)
 
     assert report.num_images == 14 and report.iou_type == iou_type
     assert 0.1 < expected.stats[0] < 0.9  # a case where mistakes would show
@@ -111,3 +105,20 @@ def test_equals_pycocotools(tmp_path, iou_type: str, area: str, json_areas: bool
     assert by_id[NO_PRED_CATEGORY].ap == 0 and by_id[NO_PRED_CATEGORY].num_gt > 0
     valid = [c.ap for c in report.per_class if c.ap > -1]
     assert report.map == pytest.approx(np.mean(valid), abs=1e-6)  # -1 classes left out
+
+
+def test_size_buckets_follow_the_stored_area_not_the_box(tmp_path) -> None:
+    """Segment areas (octagons: ~7/8 of the box) move objects between buckets; COCOeval follows."""
+    (tmp_path / "box").mkdir()
+    (tmp_path / "segment").mkdir()
+    by_box = reference(build_case(tmp_path / "box", area="box"), "bbox")
+    by_segment_case = build_case(tmp_path / "segment", area="mask")
+    by_segment = reference(by_segment_case, "bbox")
+    # The case discriminates: the two area conventions give different small/medium numbers.
+    pairs = zip(by_box.stats[3:5], by_segment.stats[3:5], strict=True)
+    assert any(round(a, 4) != round(b, 4) for a, b in pairs)
+    report = visiona_report(by_segment_case, "bbox")
+    for ours, theirs in zip(report.stats[3:6], by_segment.stats[3:6], strict=True):
+        assert round(ours, 6) == round(float(theirs), 6)
+    for ours, theirs in zip(report.stats[9:12], by_segment.stats[9:12], strict=True):
+        assert round(ours, 6) == round(float(theirs), 6)

@@ -52,6 +52,10 @@ def test_track_ids_keypoints_and_numpy_inputs() -> None:
     assert detections.track_ids.tolist() == [7, 9]
     assert detections.keypoints.shape == (2, 2, 3)
     assert detections.keypoints[1, 1].tolist() == [70, 40, 1]  # (x, y) get visibility 1
+    assert detections.keypoint_columns == ("x", "y", "visibility")
+    scored = detections_from_ultralytics(fake_result(keypoints=np.concatenate(
+        [keypoints, np.full((2, 2, 1), 0.5, np.float32)], axis=2)))  # fmt: skip
+    assert scored.to_dict()["keypoint_columns"] == ["x", "y", "score"]
     assert detections.to_dict()["objects"][0]["track_id"] == 7
 
 

@@ -77,6 +77,7 @@ def _pose(n: int = 1) -> Keypoints:
 
 def test_keypoints_round_trip_and_named_points() -> None:
     pose = _pose()
+    assert pose.to_dict()["point_columns"] == ["x", "y", "z"]  # visibility is its own list
     back = result_from_dict(json.loads(pose.to_json()))
     assert isinstance(back, Keypoints) and back.names == POSE_NAMES
     np.testing.assert_allclose(back.points, pose.points, atol=1e-3)

@@ -76,6 +76,7 @@ def test_detections_validate_and_round_trip_with_masks() -> None:
     )  # fmt: skip
     data = result.to_dict()
     assert data["objects"][0]["label"] == "square" and data["objects"][1]["track_id"] == 8
+    assert data["keypoint_columns"] == ["x", "y", "visibility"]  # what each (K, 3) row holds
     again = result_from_dict(json.loads(json.dumps(data)))
     assert np.array_equal(again.masks, masks)
     assert np.allclose(again.xyxy, result.xyxy) and again.labels == ["square", "circle"]
@@ -96,6 +97,18 @@ def test_detections_validation(kwargs: dict, message: str) -> None:
         Detections(names=("a",), **kwargs)
 
 
+def test_keypoint_columns_are_named_in_json(tmp_path) -> None:
+    scored = Detections(xyxy=[[0, 0, 4, 4]], scores=[0.9], class_ids=[0], names=("a",),
+                        keypoints=[[[1, 2, 0.8]]], keypoint_columns=("x", "y", "score"))  # fmt: skip
+    path = tmp_path / "pose.json"
+    path.write_text(json.dumps(scored.to_dict()))
+    again = result_from_dict(json.loads(path.read_text()))
+    assert again.keypoint_columns == ("x", "y", "score")
+    assert "keypoint_columns" not in Detections([], [], [], ("a",)).to_dict()  # no keypoints
+    with pytest.raises(ValueError, match="keypoint_columns"):
+        Detections([], [], [], ("a",), keypoint_columns=("y", "x", "v"))
+
+
 def test_empty_detections() -> None:
     empty = Detections(xyxy=[], scores=[], class_ids=[], names=("a",))
     assert len(empty) == 0 and empty.xyxy.shape == (0, 4)
@@ -107,3 +120,24 @@ def test_rle_round_trip_and_coco_convention() -> None:
     rle = mask_to_rle(mask)
     assert rle == {"size": [2, 2], "counts": [0, 2, 1, 1]}  # column-major, zeros first
     assert np.array_equal(rle_to_mask(rle), mask)
+
+
+def _white_pixels(drawn: np.ndarray) -> int:
+    return int((drawn > 200).all(axis=-1).sum())
+
+
+@pytest.mark.parametrize("corner", [(0, 0), (110, 110), (120, 2)])
+def test_labels_near_the_border_stay_inside_the_image(corner: tuple[int, int]) -> None:
+    """A label is moved inside the image, never cut off at the right or bottom border."""
+    black = np.zeros((128, 128, 3), np.uint8)
+    x, y = corner
+    detections = Detections(
+        xyxy=[[x, y, min(x + 8, 127), min(y + 8, 127)]], scores=[0.99], class_ids=[2],
+        names=["circle", "square", "a long triangle label"],
+    )  # fmt: skip
+    drawn = detections.draw(black)
+    reference = Detections(
+        xyxy=[[0, 0, 8, 8]], scores=[0.99], class_ids=[2], names=detections.names
+    ).draw(black)
+    text = _white_pixels(reference)
+    assert text > 50 and _white_pixels(drawn) == text  # the whole text is in the picture

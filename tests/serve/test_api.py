@@ -28,6 +28,11 @@ def test_models_lists_task_classes_size_and_version(server):
     assert clf["task"] == "classify" and clf["input_size"] == [32, 32]
     assert len(clf["classes"]) == 10 and clf["version"] == 1 and clf["backend"]
     assert models["det"]["task"] == "detect" and "conf" in models["det"]["options"]
+    from visiona import defaults  # the CLI's defaults, so CLI, server and page agree
+
+    assert models["det"]["option_defaults"]["conf"] == defaults.DETECT_CONF
+    assert models["det"]["option_defaults"]["iou"] == defaults.DETECT_IOU
+    assert clf["option_defaults"] == {"top_k": defaults.TOP_K}
 
 
 def test_predict_multipart_json_and_raw_body_agree(server):

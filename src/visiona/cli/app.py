@@ -20,7 +20,7 @@ from visiona.cli import (
     train,
     weights,
 )
-from visiona.errors import VisionaError
+from visiona.errors import ExitCode, VisionaError
 
 app = typer.Typer(
     name="visiona",
@@ -56,8 +56,15 @@ def root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Also show libraries' log chatter (MediaPipe, TF-Lite...)."
+    ),
 ) -> None:
     """visiona: one CLI over every vision task and mode."""
+    from visiona.quiet import quiet_library_loggers, set_verbose
+
+    set_verbose(verbose)
+    quiet_library_loggers()
 
 
 def report_error(error: VisionaError) -> None:
@@ -74,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(error.exit_code) from None
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        raise SystemExit(130) from None
+        raise SystemExit(ExitCode.INTERRUPTED) from None
 
 
 if __name__ == "__main__":

@@ -69,6 +69,9 @@ def register_train(app: typer.Typer) -> None:
         workers: int = typer.Option(None, "--workers", help="Data-loading worker processes."),
         config_file: Path = typer.Option(None, "--config", help="YAML file of options."),
         resume: Path = typer.Option(None, "--resume", help="Continue the run in this folder."),
+        as_json: bool = typer.Option(
+            False, "--json", help="Also print the run's summary (folder, checkpoints, metrics)."
+        ),
     ) -> None:
         """Train a semantic segmentation model from a few labelled images (random crops).
 
@@ -88,7 +91,7 @@ def register_train(app: typer.Typer) -> None:
             "monitor": monitor, "val_fraction": val_fraction, "seed": seed, "name": name,
             "project": project, "device": device, "precision": precision, "workers": workers,
         }  # fmt: skip
-        _run("segment", cli_values, arch_opt, config_file, resume)
+        _run("segment", cli_values, arch_opt, config_file, resume, as_json=as_json)
 
 
 def register_evaluate(app: typer.Typer) -> None:
@@ -105,8 +108,12 @@ def register_evaluate(app: typer.Typer) -> None:
         overlap: int = typer.Option(64, "--overlap", help="Pixels shared by neighbouring tiles."),
         device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
         backend: str = typer.Option(None, "--backend", help="torch, compiled or onnx."),
-        out: Path = typer.Option(
-            None, "--out", "-o", help="Folder for metrics.json and PNGs (default: RUN/eval-DATA)."
+        output: Path = typer.Option(
+            None,
+            "--output",
+            "-o",
+            help="Folder for metrics.json and PNGs (default: RUN/eval-DATA; an existing one "
+            "gets -2, -3...).",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON to stdout."),
     ) -> None:
@@ -115,14 +122,16 @@ def register_evaluate(app: typer.Typer) -> None:
 
         Exit codes: 0 evaluated (bad pairs reported and left out), 2 bad usage.
         """
+        from visiona.cli.conventions import fresh_path
         from visiona.cli.evaluate import _refuse_output_inside_data, default_out_dir
         from visiona.engine.evaluate.segment import evaluate_segmenter, print_segmentation
         from visiona.models.load import load_model
 
         err = stderr_console()
         loaded = load_model(model, task="segment", console=err)
-        out_dir = out if out is not None else default_out_dir(loaded, data, subset)
+        out_dir = output if output is not None else default_out_dir(loaded, data, subset)
         _refuse_output_inside_data(out_dir, data)
+        out_dir = fresh_path(out_dir)
         evaluation = evaluate_segmenter(
             loaded, data, subset=subset, output=out_dir, backend=backend, device=device,
             tile=tile, overlap=overlap,

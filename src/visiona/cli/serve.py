@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from visiona.cli.conventions import split_list
 from visiona.errors import MissingDependencyError, UsageError
 
 
@@ -38,6 +39,7 @@ def serve(
     random_init: bool = typer.Option(
         False, "--random-init", help="Random weights instead of pretrained (testing)."
     ),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     label_root: Path = typer.Option(
         None, "--label-root", help="Folder the mask painter (/label/masks) may read and write."
     ),
@@ -80,8 +82,9 @@ def serve(
         max_wait_ms=max_wait_ms,
         max_queue=max_queue,
         token=token,
-        cors_origins=list(cors_origin or []),
+        cors_origins=split_list(cors_origin),
         pretrained=not random_init,
+        device=device,
         label_root=str(label_root) if label_root else None,
     )
     app = create_app(config)

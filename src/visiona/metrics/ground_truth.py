@@ -86,15 +86,31 @@ class GroundTruth:
             decoded = np.zeros((len(objects), image.height, image.width), dtype=bool)
             for index, obj in enumerate(objects):
                 decoded[index] = _decode_mask(obj, image)
-        areas = [getattr(o, "area", None) for o in objects]
+        areas = None
+        if any(o.area is not None for o in objects):
+            # COCOeval buckets by the stored area (the segment's); objects without one fall
+            # back to what pycocotools would compute: the mask area, else the box area.
+            areas = [_fallback_area(o, image, decoded, i) if o.area is None else o.area
+                     for i, o in enumerate(objects)]  # fmt: skip
         return cls(
             boxes=[o.box for o in objects],
             class_ids=[o.class_id for o in objects],
             iscrowd=[o.iscrowd for o in objects],
             masks=decoded,
             image_size=(image.width, image.height) if image.width and image.height else None,
-            areas=areas if objects and all(a for a in areas) else None,
+            areas=areas,
         )
+
+
+def _fallback_area(
+    obj: ObjectAnnotation, image: ImageAnnotation, decoded: np.ndarray | None, index: int
+) -> float:
+    """An object's area when its source stores none: mask pixels, else the box's area."""
+    if decoded is not None:
+        return float(decoded[index].sum())
+    if obj.has_mask and image.width and image.height:
+        return float(_decode_mask(obj, image).sum())
+    return float(max(obj.width, 0.0) * max(obj.height, 0.0))
 
 
 def _decode_mask(obj: ObjectAnnotation, image: ImageAnnotation) -> np.ndarray:

@@ -100,10 +100,12 @@ def detections_from_ultralytics(result: Any) -> Detections:
         data = _numpy(result.masks.data).astype(np.float32)
         masks = _masks_to_image(data, width, height) if orig_shape is not None else data > 0.5
     keypoints = None
+    columns = ("x", "y", "score")  # ultralytics' third value is the point's confidence
     if getattr(result, "keypoints", None) is not None:
         points = _numpy(result.keypoints.data).astype(np.float32)
         if points.ndim == 3 and points.shape[2] == 2:
             points = np.concatenate([points, np.ones_like(points[..., :1])], axis=2)
+            columns = ("x", "y", "visibility")
         keypoints = points.reshape(len(xyxy), -1, 3) if points.size else None
     path = getattr(result, "path", None)
     return Detections(
@@ -116,4 +118,5 @@ def detections_from_ultralytics(result: Any) -> Detections:
         track_ids=_numpy(track_ids).astype(np.int64).reshape(-1) if track_ids is not None else None,
         source=str(path) if path else None,
         image_size=(width, height) if orig_shape is not None else None,
+        keypoint_columns=columns,
     )

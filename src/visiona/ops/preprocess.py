@@ -99,14 +99,88 @@ def resize_pixels(image: np.ndarray, preprocessing: Preprocessing) -> torch.Tens
         image = np.ascontiguousarray(image)
     tensor = torch.from_numpy(image).permute(2, 0, 1)
     interpolation = InterpolationMode(preprocessing.interpolation)
-    if preprocessing.resize == "stretch":
-        tensor = F.resize(tensor, list(preprocessing.input_size), interpolation, antialias=True)
-    elif preprocessing.resize == "shorter_side_center_crop":
-        tensor = F.resize(tensor, preprocessing.resize_size, interpolation, antialias=True)
+    if preprocessing.resize != "none":
+        size = list(resized_size(image.shape[0], image.shape[1], preprocessing))
+        tensor = F.resize(tensor, size, interpolation, antialias=True)
+    if preprocessing.resize == "shorter_side_center_crop":
         tensor = F.center_crop(tensor, list(preprocessing.input_size))
     # Resizing keeps the decoder's (H, W, 3) memory order and cropping makes a view; stacking
     # such tensors is ~20× slower than stacking contiguous ones (128 vs 6 ms for 16 at 224 px).
     return tensor.contiguous()
+
+
+def resized_size(height: int, width: int, preprocessing: Preprocessing) -> tuple[int, int]:
+    """``(height, width)`` of an image after the resize step (before any centre crop).
+
+    ``stretch``: ``input_size``. ``shorter_side_center_crop``: the shorter side becomes
+    ``resize_size`` and the longer ``int(resize_size * longer / shorter)`` - truncated, not
+    rounded (torchvision's rule; a square image gives ``resize_size`` both ways). ``none``: the
+    image's own size.
+    """
+    if preprocessing.resize == "stretch":
+        return preprocessing.input_size
+    if preprocessing.resize == "none":
+        return height, width
+    side = int(preprocessing.resize_size or 0)
+    if width <= height:
+        return int(side * height / width), side
+    return side, int(side * width / height)
+
+
+def resize_rule(preprocessing: Preprocessing) -> dict[str, object]:
+    """The geometric preprocessing spelled out exactly, for runtimes without visiona.
+
+    Stored in every exported ONNX file (``visiona.resize``) so that someone with only
+    onnxruntime, PIL and numpy can make the same uint8 ``pixels`` input that :func:`resize_pixels`
+    makes. The value half (``/ 255``, mean/std, channel order) is inside the graph.
+    """
+    policy = preprocessing.resize
+    antialias = preprocessing.interpolation != "nearest"
+    rule: dict[str, object] = {
+        "policy": policy,
+        "input": "RGB uint8 (H, W, 3), EXIF orientation applied; after the steps below it is "
+        "fed channels first: (N, 3, H, W) when visiona.batched is 1, else (3, H, W)",
+        "interpolation": preprocessing.interpolation,
+        "antialias": antialias if policy != "none" else False,
+    }
+    if policy == "none":
+        rule["steps"] = ["no resize: the image is fed at its own size"]
+        return rule
+    if policy == "stretch":
+        height, width = preprocessing.input_size
+        rule["steps"] = [f"resize to exactly {height}x{width} (height x width), ignoring aspect"]
+        rule["output_size"] = [height, width]
+    else:
+        side = preprocessing.resize_size
+        crop_h, crop_w = preprocessing.input_size
+        rule["resize_size"] = side
+        rule["crop_size"] = [crop_h, crop_w]
+        rule["long_side_rounding"] = "truncate"
+        rule["crop_offset_rounding"] = "half_to_even"
+        rule["steps"] = [
+            f"resize so the shorter side is {side} and the longer side is "
+            f"int({side} * longer / shorter) (truncated, not rounded; computed in float64; "
+            f"when width <= height the width is the shorter side)",
+            f"centre crop to {crop_h}x{crop_w}: top = round((resized_height - {crop_h}) / 2), "
+            f"left = round((resized_width - {crop_w}) / 2), round halving to even "
+            "(Python round / numpy.round); zero-pad first if the crop is larger",
+        ]
+    pil = {"bilinear": "BILINEAR", "bicubic": "BICUBIC", "nearest": "NEAREST"}
+    rule["resampler"] = (
+        "torchvision.transforms.v2.functional.resize on the uint8 tensor, antialias="
+        f"{antialias} (antialiasing widens the filter when shrinking)"
+    )
+    if antialias:
+        rule["pil_equivalent"] = (
+            f"PIL Image.resize((width, height), Image.Resampling.{pil[preprocessing.interpolation]}) "
+            "(same antialiased filter; results agree within 1 of 255, rarely differing)"
+        )
+    else:
+        rule["pil_equivalent"] = (
+            "not PIL NEAREST (it samples pixel centres): source index = floor(destination "
+            "index * source size / destination size) on each axis"
+        )
+    return rule
 
 
 def normalize(pixels: torch.Tensor, preprocessing: Preprocessing) -> torch.Tensor:

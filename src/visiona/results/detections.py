@@ -35,6 +35,10 @@ def rle_to_mask(rle: Mapping[str, Any]) -> np.ndarray:
     return flat.reshape((height, width), order="F")
 
 
+KEYPOINT_COLUMNS = ("x", "y", "visibility")
+"""The default meaning of a keypoint's 3 values: pixels, then COCO visibility."""
+
+
 @register_result
 @dataclass(frozen=True)
 class Detections(Result):
@@ -46,10 +50,14 @@ class Detections(Result):
         class_ids: ``(N,)`` int64 class indices.
         names: Class index → label for the model's classes.
         masks: Optional ``(N, H, W)`` bool instance masks at image resolution.
-        keypoints: Optional ``(N, K, 3)`` float32 ``x, y, visibility/score`` per keypoint.
+        keypoints: Optional ``(N, K, 3)`` float32 per keypoint: ``x, y`` in pixels of the original
+            image, then the column :attr:`keypoint_columns` names (``visibility``: COCO's 0 not
+            labelled / 1 hidden / 2 visible, or 1 for every predicted point; ``score``: the
+            model's confidence in the point).
         track_ids: Optional ``(N,)`` int64 tracker ids.
         source: Where the image came from, if known.
         image_size: ``(width, height)`` of the original image, if known.
+        keypoint_columns: What the 3 values of each keypoint are (JSON: ``keypoint_columns``).
     """
 
     xyxy: np.ndarray
@@ -61,6 +69,7 @@ class Detections(Result):
     track_ids: np.ndarray | None = None
     source: str | None = None
     image_size: tuple[int, int] | None = None
+    keypoint_columns: tuple[str, str, str] = KEYPOINT_COLUMNS
     task: ClassVar[str] = "detect"
 
     def __post_init__(self) -> None:
@@ -87,6 +96,11 @@ class Detections(Result):
             set_(self, "keypoints", as_array(self.keypoints, np.float32))
             if self.keypoints.ndim != 3 or len(self.keypoints) != n or self.keypoints.shape[2] != 3:
                 raise ValueError(f"keypoints must be (N={n}, K, 3), got {self.keypoints.shape}")
+        set_(self, "keypoint_columns", tuple(str(c) for c in self.keypoint_columns))
+        if len(self.keypoint_columns) != 3 or self.keypoint_columns[:2] != ("x", "y"):
+            raise ValueError(
+                f"keypoint_columns must be ('x', 'y', <third>), got {self.keypoint_columns}"
+            )
         if self.track_ids is not None:
             set_(self, "track_ids", as_array(self.track_ids, np.int64))
             if self.track_ids.shape != (n,):
@@ -115,13 +129,16 @@ class Detections(Result):
             if self.track_ids is not None:
                 item["track_id"] = int(self.track_ids[i])
             objects.append(item)
-        return {
+        data = {
             "task": self.task,
             "source": self.source,
             "image_size": list(self.image_size) if self.image_size else None,
             "names": list(self.names),
             "objects": objects,
         }
+        if self.keypoints is not None:  # each object's "keypoints" is a (K, 3) list of these
+            data["keypoint_columns"] = list(self.keypoint_columns)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Detections:
@@ -141,6 +158,7 @@ class Detections(Result):
             track_ids=[o["track_id"] for o in objects] if has["track_id"] else None,
             source=data.get("source"),
             image_size=tuple(image_size) if image_size else None,
+            keypoint_columns=tuple(data.get("keypoint_columns", KEYPOINT_COLUMNS)),
         )
 
     def numpy(self) -> dict[str, np.ndarray]:

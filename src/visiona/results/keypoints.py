@@ -12,6 +12,9 @@ from PIL import ImageDraw
 from visiona.results.base import Result, as_array, register_result
 from visiona.results.draw import color_for, draw_label_block, like_input, to_pil
 
+POINT_COLUMNS = ("x", "y", "z")
+"""The 3 values of each point: pixels of the original image, then relative depth."""
+
 
 @register_result
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ class Keypoints(Result):
         return {
             "task": self.task,
             "kind": self.kind,
+            # Each instance's "points" is (K, 3) of these; visibility is its own (K,) list.
+            "point_columns": list(POINT_COLUMNS),
             "model": self.model,
             "source": self.source,
             "image_size": list(self.image_size) if self.image_size else None,

@@ -8,6 +8,8 @@ Endpoints (``{name}`` is a served model's name):
   fields. Answers ``{"model", "version", "results": [Result.to_dict(), ...]}``.
 * ``POST /v1/models`` / ``DELETE /v1/models/{name}``: load / unload (bearer token).
 * ``GET /v2/health/live``, ``GET /v2/health/ready``, ``GET /metrics``, ``GET /docs``, ``GET /``.
+* KServe v2 / Open Inference Protocol (``/v2/...``) and TF-Serving REST (``instances``/``inputs``
+  bodies on ``:predict``, ``/v1/models/{name}/metadata``): see :mod:`visiona.serve.protocols`.
 
 Errors are JSON ``{"error": {"code", "message"}}`` with a 4xx status for anything the client sent.
 """
@@ -47,6 +49,8 @@ from visiona.errors import ImageLoadError, VisionaError
 from visiona.serve.batching import QueueFullError
 from visiona.serve.limits import BodyLimitMiddleware, Limits, safe_source_name
 from visiona.serve.models import ModelManager, ServedModel
+from visiona.serve.protocols import kserve_v2, tf_serving
+from visiona.serve.protocols.errors import StringErrorMiddleware
 
 __all__ = ["ServeConfig", "create_app"]
 
@@ -66,6 +70,7 @@ class ServeConfig:
         token: Bearer token for management (generated when ``None``).
         cors_origins: Origins allowed by CORS (none by default).
         pretrained: Load pretrained weights (``False``: random init, for tests).
+        device: Where torch models run: auto, cpu, cuda, cuda:N or mps.
         label_root: Folder the mask painter (``/label/masks``) may read and write in; ``None``
             turns the painter off.
     """
@@ -78,6 +83,7 @@ class ServeConfig:
     token: str | None = None
     cors_origins: list[str] = field(default_factory=list)
     pretrained: bool = True
+    device: str = "auto"
     label_root: str | None = None
 
 
@@ -231,10 +237,17 @@ async def _read_inputs(request: Request, limits: Limits) -> tuple[list[tuple[str
     return images, options
 
 
-def _decode(name: str, data: bytes, max_pixels: int) -> Any:
-    """Decode one upload (pixel count and format checked from the header first)."""
+def _decode(name: str, data: Any, max_pixels: int) -> Any:
+    """Decode one upload (pixel count and format checked from the header first).
+
+    ``data`` is the encoded file, or an ``(H, W, 3)`` uint8 array (a protocol's pixel tensor).
+    """
     from visiona.io.images import load_image
 
+    if not isinstance(data, bytes | bytearray | memoryview):
+        import dataclasses
+
+        return dataclasses.replace(load_image(data, max_pixels=max_pixels), source=name)
     if not data:
         raise ImageLoadError(name, "no data (0 bytes)", "upload the encoded image file")
     stream = io.BytesIO(data)
@@ -250,6 +263,7 @@ def create_app(config: ServeConfig) -> FastAPI:
         max_wait_ms=config.max_wait_ms,
         max_queue=config.max_queue,
         max_pixels=config.limits.max_pixels,
+        device=config.device,
         on_batch=lambda model, size: metrics.batch.labels(model).observe(size),
     )
     token = config.token or secrets.token_urlsafe(24)
@@ -288,6 +302,7 @@ def create_app(config: ServeConfig) -> FastAPI:
             allow_headers=["Content-Type"],
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.limits.max_body_bytes)
+    app.add_middleware(StringErrorMiddleware)  # outermost: also rewrites the body limit's 413
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, error: ApiError) -> JSONResponse:
@@ -325,6 +340,8 @@ def create_app(config: ServeConfig) -> FastAPI:
             "source": served.source,
             "version": served.version,
             "options": sorted(_task_options(served)),
+            # The same defaults as the CLI (visiona.defaults), for the page's controls.
+            "option_defaults": _task_options(served),
             **served.info,
         }
 
@@ -368,16 +385,23 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     @app.get("/v1/models/{name}", tags=["models"])
     async def get_model(name: str) -> dict[str, Any]:
-        return describe(served_or_404(name))
+        """visiona's model description plus TF-Serving's ``model_version_status``."""
+        served = served_or_404(name)
+        return {**describe(served), **tf_serving.version_status(served)}
 
     @app.post("/v1/models/{name}:predict", tags=["predict"])
     async def predict(name: str, request: Request) -> JSONResponse:
-        """Predict on image(s): multipart files, JSON base64 images or a raw image body."""
+        """Predict on image(s): multipart files, JSON base64 images or a raw image body.
+
+        TF-Serving bodies (``{"instances": [{"b64": ...}]}`` or ``{"inputs": ...}``) are answered
+        in TF-Serving's shape (``{"predictions": [...]}``), errors as ``{"error": "..."}``.
+        """
         start = time.perf_counter()
+        tf_body = await tf_serving.read_request(request)
         served = served_or_404(name)
         code = 500
         try:
-            response = await _predict(served, request)
+            response = await _predict(served, request, tf_body)
             code = 200
             return response
         except ApiError as error:
@@ -390,9 +414,30 @@ def create_app(config: ServeConfig) -> FastAPI:
             metrics.requests.labels(name, str(code)).inc()
             metrics.latency.labels(name).observe(time.perf_counter() - start)
 
-    async def _predict(served: ServedModel, request: Request) -> JSONResponse:
+    async def _predict(
+        served: ServedModel, request: Request, tf_body: dict[str, Any] | None = None
+    ) -> JSONResponse:
+        if tf_body is not None:
+            return await tf_serving.predict(served, tf_body, infer, config.limits)
+        images, raw_options = await _read_inputs(request, config.limits)
+        results = await infer(served, images, raw_options)
+        return JSONResponse(
+            {
+                "model": served.name,
+                "version": served.version,
+                "results": [result.to_dict() for result in results],
+            }
+        )
+
+    async def infer(
+        served: ServedModel, images: list[tuple[str, Any]], raw_options: dict[str, Any]
+    ) -> list[Any]:
+        """Decode ``(name, encoded bytes or (H, W, 3) uint8 array)`` images, run them through the
+        model's batch queue with the checked options, and return one result per image, in order.
+
+        Every protocol goes through here: same limits, queue, batching and errors as ``:predict``.
+        """
         limits = config.limits
-        images, raw_options = await _read_inputs(request, limits)
         options = _coerce_options(served, raw_options)
         prepared = [
             await run_in_threadpool(_decode, image_name, data, limits.max_pixels)
@@ -419,13 +464,14 @@ def create_app(config: ServeConfig) -> FastAPI:
                 item.future.cancel()
             metrics.rejects.labels(served.name, "timeout").inc()
             raise ApiError(504, f"prediction took longer than {limits.timeout_s:g} s") from None
-        return JSONResponse(
-            {
-                "model": served.name,
-                "version": served.version,
-                "results": [result.to_dict() for result in results],
-            }
-        )
+        return list(results)
+
+    app.state.infer = infer
+    app.state.metrics = metrics
+    app.state.error_status = _error_status
+    app.include_router(kserve_v2.router)
+    app.include_router(tf_serving.router)
+    tf_serving.document(app)
 
     @app.post("/v1/models", tags=["management"], status_code=201)
     async def load_model(body: LoadRequest, request: Request) -> dict[str, Any]:

@@ -120,7 +120,40 @@ def test_convert_reports_source_problems_but_still_converts(
 ) -> None:
     (yolo_dir / "labels/train/a.txt").write_text("0 0.5 0.5 0.2 0.4\n0 0.5 0.5\n")
     result = cli("data", "convert", yolo_dir, tmp_path / "voc", "--to", "voc")
-    assert result.code == 0
+    assert result.code == 1  # a broken line was skipped: like data check, not a clean success
     assert f"{yolo_dir}/labels/train/a.txt:2: expected 5 values" in result.err
     assert "1 problem in the source (see: visiona data check" in result.err
+    assert result.err.rstrip().splitlines()[-1] == "error: 1 errors in the source"
     assert "<xmin>41</xmin>" in (tmp_path / "voc/Annotations/a.xml").read_text()
+
+
+def test_convert_exits_1_when_nothing_was_converted(cli, tmp_path: Path) -> None:
+    import json
+
+    root = tmp_path / "coco"
+    (root / "annotations").mkdir(parents=True)
+    (root / "annotations/instances.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "gone.png", "width": 10, "height": 10}],
+        "categories": [{"id": 1, "name": "cat"}], "annotations": [],
+    }))  # fmt: skip
+    result = cli("data", "convert", root, tmp_path / "yolo", "--to", "yolo")
+    assert result.code == 1, result.err
+    assert "converted 0 images" in result.err
+    assert "nothing converted" in result.err.rstrip().splitlines()[-1]
+    assert "Traceback" not in result.err
+
+
+def test_convert_yolo_labels_option(cli, tmp_path: Path, yolo_dir: Path) -> None:
+    result = cli("data", "convert", yolo_dir, tmp_path / "coco", "--to", "coco")
+    assert result.code == 0, result.err
+    boxes = cli("data", "convert", tmp_path / "coco", tmp_path / "boxes", "--to", "yolo")
+    assert boxes.code == 0, boxes.err  # masks left out is a note, not a failure
+    assert "note: 1 masks not written" in boxes.err
+    assert (tmp_path / "boxes/labels/train/b.txt").read_text() == "1 0.3 0.3 0.4 0.4\n"
+    polygons = cli("data", "convert", tmp_path / "coco", tmp_path / "polygons", "--to", "yolo",
+                   "--yolo-labels", "polygons")  # fmt: skip
+    assert polygons.code == 0, polygons.err
+    assert (tmp_path / "polygons/labels/train/b.txt").read_text() == "1 0.1 0.1 0.5 0.1 0.5 0.5\n"
+    bad = cli("data", "convert", tmp_path / "coco", tmp_path / "bad", "--to", "yolo",
+              "--yolo-labels", "masks")  # fmt: skip
+    assert bad.code == 2 and "boxes, polygons" in bad.err and not (tmp_path / "bad").exists()

@@ -81,6 +81,7 @@ def test_reads_boxes_categories_masks_keypoints_and_crowd(coco_dir: Path) -> Non
     assert person.class_id == 0 and not person.iscrowd
     assert person.polygons == [[5.0, 6.0, 15.5, 6.0, 15.5, 26.0]]
     assert person.keypoints == [6, 7, 2, 8, 9, 1, 0, 0, 0]
+    assert person.area == 1.0  # the stored area, not the box's or the polygon's
     assert crowd.class_id == 1 and crowd.iscrowd
     assert (rle_to_mask(crowd.rle) == RLE_MASK).all()
     assert isinstance(compressed.rle["counts"], str)
@@ -96,11 +97,12 @@ def test_write_then_read_gives_the_same_dataset(coco_dir: Path, tmp_path: Path) 
     assert document["categories"][0]["skeleton"] == [[1, 2], [1, 3]]
     first = document["annotations"][0]
     assert first["bbox"] == [5, 6, 10.5, 20] and first["num_keypoints"] == 2
-    assert first["area"] == pytest.approx(0.5 * 10.5 * 20)
+    assert first["area"] == 1  # the source's own area is kept (it decides COCO size buckets)
     assert document["annotations"][1]["area"] == 100
 
     again, problems = read_coco(out)
     assert problems == []
+    assert [o.area for o in again.images[0].objects] == [1.0, 100.0, 100.0]
     assert again.classes == dataset.classes and again.skeleton == dataset.skeleton
     assert [i.file for i in again.images] == ["train/a.png", "train/b.png"]
     assert [i.objects for i in again.images] == [i.objects for i in dataset.images]
@@ -199,3 +201,19 @@ def test_images_in_a_split_folder_of_another_name(tmp_path: Path, image_writer) 
     dataset, problems = read_coco(tmp_path / "c")
     assert problems == []
     assert dataset.image_path(dataset.images[0]) == tmp_path / "c/images/train2017/a.png"
+
+
+def test_area_computed_when_the_source_has_none(tmp_path: Path, image_writer) -> None:
+    root = tmp_path / "coco"
+    image_writer(root / "images/a.png", 50, 40)
+    data = {
+        **COCO,
+        "annotations": [{k: v for k, v in COCO["annotations"][0].items() if k != "area"}],
+    }
+    write_json(root / "annotations/instances_train.json", data)
+    dataset, problems = read_coco(root)
+    assert problems == [] and dataset.images[0].objects[0].area is None
+    document = json.loads(
+        (write_coco(dataset, tmp_path / "out") / "annotations/instances_train.json").read_text()
+    )
+    assert document["annotations"][0]["area"] == pytest.approx(0.5 * 10.5 * 20)  # polygon area

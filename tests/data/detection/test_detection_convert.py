@@ -72,7 +72,7 @@ def test_round_trip_keeps_shapes_masks_exactly(tmp_path: Path) -> None:
     make_shapes(tmp_path / "src", num_images=6, image_size=64, fmt="yolo", seed=3)
     convert(tmp_path / "src", tmp_path / "coco", "yolo", "coco")
     convert(tmp_path / "coco", tmp_path / "voc", "coco", "voc")  # masks -> SegmentationObject PNGs
-    convert(tmp_path / "voc", tmp_path / "back", "voc", "yolo")
+    convert(tmp_path / "voc", tmp_path / "back", "voc", "yolo", yolo_labels="polygons")
     first, _ = read_dataset(tmp_path / "src", "yolo")
     last, _ = read_dataset(tmp_path / "back", "yolo")
     assert_same_labels(

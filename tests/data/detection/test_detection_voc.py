@@ -53,8 +53,10 @@ def write_voc_dir(root: Path, image_writer) -> Path:
 def test_reads_boxes_difficult_classes_and_splits(tmp_path: Path, image_writer) -> None:
     root = write_voc_dir(tmp_path / "VOC2012", image_writer)
     dataset, problems = read_voc(root)
-    assert problems == []
-    assert dataset.classes == ("aeroplane", "bicycle", "person")  # sorted names
+    # Pascal VOC's own names keep VOC's alphabetical order (first appearance: person first).
+    assert dataset.classes == ("aeroplane", "bicycle", "person")
+    assert [(p.kind, p.level) for p in problems] == [("class-order", "warning")]
+    assert "aeroplane, bicycle, person" in problems[0].message
     assert dataset.images_root == root / "JPEGImages"
     first, second, background = dataset.images
     assert (first.file, first.split, first.width, first.height) == (
@@ -80,6 +82,27 @@ def test_vocdevkit_folder_and_classes_txt_order(tmp_path: Path, image_writer) ->
     ]
 
 
+def test_without_a_class_list_ids_follow_first_appearance(tmp_path: Path, image_writer) -> None:
+    root = tmp_path / "voc"
+    (root / "Annotations").mkdir(parents=True)
+    for stem, names in (("a", ("zebra", "apple")), ("b", ("mango", "zebra"))):
+        objects = "".join(
+            f"<object><name>{n}</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>5</xmax>"
+            "<ymax>5</ymax></bndbox></object>"
+            for n in names
+        )
+        (root / "Annotations" / f"{stem}.xml").write_text(
+            f"<annotation><filename>{stem}.png</filename><size><width>8</width>"
+            f"<height>8</height></size>{objects}</annotation>"
+        )
+        image_writer(root / "JPEGImages" / f"{stem}.png", 8, 8)
+    dataset, problems = read_voc(root)
+    assert problems == []  # nothing sorted, nothing to say
+    assert dataset.classes == ("zebra", "apple", "mango")
+    assert [o.class_id for o in dataset.images[0].objects] == [0, 1]
+    assert [o.class_id for o in dataset.images[1].objects] == [2, 0]
+
+
 def test_segmentation_object_pngs_become_masks(tmp_path: Path, image_writer) -> None:
     root = write_voc_dir(tmp_path / "voc", image_writer)
     ids = np.zeros((50, 60), dtype=np.uint8)
@@ -89,7 +112,7 @@ def test_segmentation_object_pngs_become_masks(tmp_path: Path, image_writer) -> 
     (root / "SegmentationObject").mkdir()
     Image.fromarray(ids).save(root / "SegmentationObject/2008_000001.png")
     dataset, problems = read_voc(root)
-    assert problems == []
+    assert [p.kind for p in problems] == ["class-order"]
     person, plane = dataset.images[0].objects
     assert rle_area(person.rle) == 400 and rle_area(plane.rle) == 25
     assert (rle_to_mask(person.rle) == (ids == 1)).all()

@@ -9,6 +9,7 @@ import yaml
 
 from visiona.data.detection.annotations import DetectionDataset, ImageAnnotation, ObjectAnnotation
 from visiona.data.detection.yolo import label_path_for, read_yolo, write_yolo
+from visiona.errors import UsageError
 
 
 def test_reads_boxes_polygons_and_background(yolo_dir: Path) -> None:
@@ -81,11 +82,11 @@ def test_two_dimensional_keypoints_mark_zero_as_unlabelled(tmp_path: Path, image
 
 def test_write_detect_and_segment_labels(yolo_dir: Path, tmp_path: Path) -> None:
     dataset, _ = read_yolo(yolo_dir)
-    out = write_yolo(dataset, tmp_path / "seg")
+    out = write_yolo(dataset, tmp_path / "seg", labels="polygons")
     written = yaml.safe_load((out / "data.yaml").read_text())
     assert written["train"] == "images/train" and written["val"] == "images/val"
     assert written["names"] == {0: "cat", 1: "dog"} and written["nc"] == 2
-    # b.png has a polygon, so the whole set is written as polygons (boxes as 4 corners).
+    # Polygons asked for: box-only objects become 4-corner polygons.
     assert (out / "labels/train/a.txt").read_text().splitlines()[
         0
     ] == "0 0.4 0.3 0.6 0.3 0.6 0.7 0.4 0.7"
@@ -94,11 +95,41 @@ def test_write_detect_and_segment_labels(yolo_dir: Path, tmp_path: Path) -> None
         yolo_dir / "images/train/a.jpg"
     ).read_bytes()
 
-    for image in dataset.images:
-        for obj in image.objects:
-            obj.polygons = None
-    out = write_yolo(dataset, tmp_path / "det")
+    notes: list = []
+    out = write_yolo(dataset, tmp_path / "det", problems=notes)  # boxes: the default
     assert (out / "labels/train/a.txt").read_text() == "0 0.5 0.5 0.2 0.4\n1 0.253 0.51 0.1 0.22\n"
+    assert (out / "labels/train/b.txt").read_text() == "1 0.3 0.3 0.4 0.4\n"  # polygon's box
+    assert [n.kind for n in notes] == ["lost-data"] and "polygons" in notes[0].message
+    with pytest.raises(UsageError, match="boxes, polygons"):
+        write_yolo(dataset, tmp_path / "bad", labels="masks")
+
+
+def test_coco_to_yolo_boxes_keep_the_stored_box(tmp_path: Path, image_writer) -> None:
+    """A COCO box wider than its polygon stays as it is; polygons only when asked for."""
+    import json
+
+    from visiona.data.detection.convert import convert
+
+    root = tmp_path / "coco"
+    image_writer(root / "images/a.png", 100, 50)
+    (root / "annotations").mkdir(parents=True)
+    (root / "annotations/instances_train.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "a.png", "width": 100, "height": 50}],
+        "categories": [{"id": 1, "name": "cat"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 5, 60, 40],
+                         "segmentation": [[20, 10, 50, 10, 50, 30]], "area": 300, "iscrowd": 0}],
+    }))  # fmt: skip
+    report = convert(root, tmp_path / "boxes", to_format="yolo")
+    assert (tmp_path / "boxes/labels/train/a.txt").read_text() == "0 0.4 0.5 0.6 0.8\n"
+    assert [n.kind for n in report.notes] == ["lost-data"]
+    again, _ = read_yolo(tmp_path / "boxes")
+    assert again.images[0].objects[0].box == pytest.approx((10, 5, 70, 45))
+
+    convert(root, tmp_path / "polygons", to_format="yolo", yolo_labels="polygons")
+    line = (tmp_path / "polygons/labels/train/a.txt").read_text()
+    assert line == "0 0.2 0.2 0.5 0.2 0.5 0.6\n"
+    again, _ = read_yolo(tmp_path / "polygons")
+    assert again.images[0].objects[0].polygons == [pytest.approx([20, 10, 50, 10, 50, 30])]
 
 
 def test_crowd_objects_and_bad_class_ids_are_not_written(tmp_path: Path, image_writer) -> None:
@@ -134,6 +165,36 @@ def test_no_data_yaml_uses_folders_and_classes_txt(tmp_path: Path, image_writer)
     (root / "classes.txt").write_text("red\nblue\n")
     dataset, problems = read_yolo(root)
     assert dataset.classes == ("red", "blue") and problems == []
+
+
+@pytest.mark.parametrize("split", ["train", ""], ids=["images-split", "images-flat"])
+def test_data_yaml_with_only_names_falls_back_to_the_folders(
+    tmp_path: Path, image_writer, split: str
+) -> None:
+    root = tmp_path / "other-tool"
+    image_writer(root / "images" / split / "a.png", 20, 10)
+    image_writer(root / "images" / split / "b.png", 20, 10, seed=1)
+    (root / "labels" / split).mkdir(parents=True)
+    (root / "labels" / split / "a.txt").write_text("1 0.5 0.5 0.5 0.5\n")
+    (root / "data.yaml").write_text("nc: 2\nnames: [red, blue]\n")
+    dataset, problems = read_yolo(root)
+    assert dataset.classes == ("red", "blue")
+    assert sorted(i.file for i in dataset.images) == sorted(
+        str(Path(split) / name) for name in ("a.png", "b.png")
+    )
+    assert {i.split for i in dataset.images} == {split}
+    a = next(i for i in dataset.images if i.file.endswith("a.png"))
+    assert a.objects[0].class_id == 1 and a.objects[0].box == pytest.approx((5, 2.5, 15, 7.5))
+    assert [(p.level, p.kind) for p in problems] == [("warning", "no-splits")]
+    assert "images" in problems[0].message
+
+
+def test_data_yaml_with_only_names_and_no_images_is_an_error(tmp_path: Path) -> None:
+    root = tmp_path / "empty"
+    root.mkdir()
+    (root / "data.yaml").write_text("nc: 1\nnames: [red]\n")
+    dataset, problems = read_yolo(root)
+    assert dataset.images == [] and [p.level for p in problems] == ["error"]
 
 
 def test_label_path_rule() -> None:

@@ -79,6 +79,9 @@ class ObjectAnnotation:
         iscrowd: COCO ``iscrowd`` (a crowd region) or VOC ``difficult``: objects that evaluation
             ignores rather than counts.
         line: Line of the label file the object was read from (1-based), when known.
+        area: The object's area in square pixels as the source stores it (COCO ``area``: the
+            segment's area, not the box's); COCO evaluation takes small / medium / large from
+            it. None when the source has none (then the mask or box area is used).
     """
 
     box: tuple[float, float, float, float]
@@ -88,6 +91,7 @@ class ObjectAnnotation:
     keypoints: list[float] | None = None
     iscrowd: bool = False
     line: int | None = field(default=None, compare=False)
+    area: float | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         box = tuple(float(v) for v in self.box)
@@ -96,6 +100,8 @@ class ObjectAnnotation:
         self.box = box  # type: ignore[assignment]
         self.class_id = int(self.class_id)
         self.iscrowd = bool(self.iscrowd)
+        if self.area is not None:
+            self.area = float(self.area)
 
     @property
     def width(self) -> float:

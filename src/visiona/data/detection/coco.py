@@ -14,18 +14,18 @@ Conventions: COCO ``bbox`` is ``[x, y, width, height]`` in absolute pixels; visi
 0..N-1 in ascending id order, keeping their names; written files use ``class_id + 1``. Keypoint
 ``skeleton`` pairs are 1-based in COCO and 0-based in :class:`DetectionDataset`. Compressed RLE
 strings are read and written without pycocotools (see :mod:`visiona.data.detection.masks`).
+
+Modules: this one finds and reads; :mod:`.coco_json` parses JSON keeping line numbers,
+:mod:`.coco_write` writes (:func:`write_coco` is re-exported here).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from visiona.data.detection import _write
 from visiona.data.detection.annotations import (
     DetectionDataset,
     ImageAnnotation,
@@ -36,11 +36,21 @@ from visiona.data.detection.annotations import (
     polygon_bounds,
     relative,
 )
-from visiona.data.detection.masks import polygon_area, rle_area, rle_bounds, rle_counts
+from visiona.data.detection.coco_json import line_numbers, load_with_offsets
+from visiona.data.detection.coco_write import annotation_file_name, coco_document, write_coco
+from visiona.data.detection.masks import rle_bounds, rle_counts
 from visiona.errors import ImageLoadError, InputNotFoundError
 
+__all__ = [
+    "annotation_file_name",
+    "coco_document",
+    "find_coco_files",
+    "read_coco",
+    "split_of",
+    "write_coco",
+]
+
 _SKIP_PREFIXES = ("captions_", "panoptic_", "image_info_unlabeled")
-_ARRAYS = ("images", "annotations", "categories")
 
 
 # --------------------------------------------------------------------------------------------
@@ -105,86 +115,6 @@ def _root_of(json_path: Path, given: Path) -> Path:
 
 
 # --------------------------------------------------------------------------------------------
-# JSON with line numbers
-# --------------------------------------------------------------------------------------------
-
-_WS = re.compile(r"[ \t\n\r]*")
-
-
-def _load_with_offsets(text: str) -> tuple[Any, dict[str, list[int]]]:
-    """Parse JSON and note where each element of the top-level arrays starts (char offsets).
-
-    Raises:
-        json.JSONDecodeError: Invalid JSON (its ``lineno`` says where).
-    """
-    decoder = json.JSONDecoder()
-    pos = _WS.match(text, 0).end()  # type: ignore[union-attr]
-    if not text.startswith("{", pos):
-        return json.loads(text), {}
-    data: dict[str, Any] = {}
-    offsets: dict[str, list[int]] = {}
-    pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-    if text.startswith("}", pos):
-        pos += 1
-    else:
-        while True:
-            if not text.startswith('"', pos):
-                raise json.JSONDecodeError(
-                    "Expecting property name enclosed in double quotes", text, pos
-                )
-            key, pos = decoder.raw_decode(text, pos)
-            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
-            if not text.startswith(":", pos):
-                raise json.JSONDecodeError("Expecting ':' delimiter", text, pos)
-            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-            if key in _ARRAYS and text.startswith("[", pos):
-                items: list[Any] = []
-                starts: list[int] = []
-                pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-                if text.startswith("]", pos):
-                    pos += 1
-                else:
-                    while True:
-                        starts.append(pos)
-                        item, pos = decoder.raw_decode(text, pos)
-                        items.append(item)
-                        pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
-                        if text.startswith(",", pos):
-                            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-                            continue
-                        if text.startswith("]", pos):
-                            pos += 1
-                            break
-                        raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
-                data[key], offsets[key] = items, starts
-            else:
-                data[key], pos = decoder.raw_decode(text, pos)
-                offsets.pop(key, None)
-            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
-            if text.startswith(",", pos):
-                pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
-                continue
-            if text.startswith("}", pos):
-                pos += 1
-                break
-            raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
-    if _WS.match(text, pos).end() != len(text):  # type: ignore[union-attr]
-        raise json.JSONDecodeError("Extra data", text, pos)
-    return data, offsets
-
-
-def _line_numbers(text: str, offsets: list[int]) -> list[int]:
-    """1-based line numbers of ascending character offsets."""
-    lines = []
-    line, last = 1, 0
-    for offset in offsets:
-        line += text.count("\n", last, offset)
-        last = offset
-        lines.append(line)
-    return lines
-
-
-# --------------------------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------------------------
 
@@ -221,7 +151,7 @@ class _FileReader:
             self.problem(None, f"cannot read ({error.strerror or error})", "broken-file")
             return None
         try:
-            data, offsets = _load_with_offsets(text)
+            data, offsets = load_with_offsets(text)
         except json.JSONDecodeError as error:
             self.problem(
                 error.lineno, f"not valid JSON: {error.msg} (column {error.colno})", "broken-file"
@@ -237,7 +167,7 @@ class _FileReader:
                 "format-mismatch",
             )
             return None
-        lines = {key: _line_numbers(text, starts) for key, starts in offsets.items()}
+        lines = {key: line_numbers(text, starts) for key, starts in offsets.items()}
         return data, lines
 
     def images_dir(self, images: list[Any]) -> Path:
@@ -502,6 +432,14 @@ def _read_annotation(
                 "broken-line",
             )
             keypoints = None
+    area = entry.get("area")
+    if area is not None and not (
+        isinstance(area, int | float) and not isinstance(area, bool) and math.isfinite(area)
+    ):
+        reader.problem(
+            line, f"{label}: area must be a number, not {area!r}; ignored", "broken-line", "warning"
+        )
+        area = None
     crowd = entry.get("iscrowd", 0)
     if crowd not in (0, 1, True, False):
         reader.problem(
@@ -515,6 +453,7 @@ def _read_annotation(
         keypoints=keypoints,
         iscrowd=bool(crowd),
         line=line,
+        area=area,
     )
 
 
@@ -559,154 +498,3 @@ def _read_segmentation(
         return polygons or None, None
     reader.problem(line, f"{label}: segmentation must be polygons or an RLE object", "broken-line")
     return None, None
-
-
-# --------------------------------------------------------------------------------------------
-# Writing
-# --------------------------------------------------------------------------------------------
-
-
-def _round(value: float) -> float | int:
-    rounded = round(float(value), 4)
-    return int(rounded) if rounded.is_integer() else rounded
-
-
-def _json_lines(document: dict[str, Any]) -> Iterator[str]:
-    """COCO JSON with one image / annotation / category per line (readable, diffable, lined)."""
-    yield "{\n"
-    keys = list(document)
-    for index, key in enumerate(keys):
-        value = document[key]
-        comma = "," if index < len(keys) - 1 else ""
-        if isinstance(value, list) and value:
-            yield f"{json.dumps(key)}: [\n"
-            for position, item in enumerate(value):
-                yield json.dumps(item, separators=(",", ":"))
-                yield ",\n" if position < len(value) - 1 else "\n"
-            yield f"]{comma}\n"
-        else:
-            yield f"{json.dumps(key)}: {json.dumps(value)}{comma}\n"
-    yield "}\n"
-
-
-def coco_document(
-    dataset: DetectionDataset,
-    images: list[tuple[ImageAnnotation, str]],
-    problems: list[Problem] | None = None,
-) -> dict[str, Any]:
-    """The COCO dict for ``images`` (pairs of annotation and ``file_name`` to write)."""
-    # Keypoints belong to the categories whose objects carry them (all, when none does yet).
-    keypoint_classes = {o.class_id for _, o in dataset.objects() if o.keypoints is not None}
-    if dataset.keypoint_names and not keypoint_classes:
-        keypoint_classes = set(range(len(dataset.classes)))
-    categories = []
-    for class_id, name in enumerate(dataset.classes):
-        category: dict[str, Any] = {"id": class_id + 1, "name": name, "supercategory": ""}
-        if dataset.keypoint_names and class_id in keypoint_classes:
-            category["keypoints"] = list(dataset.keypoint_names)
-            category["skeleton"] = [[a + 1, b + 1] for a, b in dataset.skeleton]
-        categories.append(category)
-    image_entries = []
-    annotations = []
-    for image_id, (image, file_name) in enumerate(images, start=1):
-        image_entries.append(
-            {"id": image_id, "file_name": file_name, "width": image.width, "height": image.height}
-        )
-        for obj in image.objects:
-            if not _write.class_in_range(dataset, obj.class_id):
-                _write.note(
-                    problems, image.file, f"class id {obj.class_id} out of range; object skipped",
-                    "class-out-of-range",
-                )  # fmt: skip
-                continue
-            annotation = _annotation(obj, image_id, len(annotations) + 1)
-            if (
-                dataset.keypoint_names
-                and obj.class_id in keypoint_classes
-                and "keypoints" not in annotation
-            ):
-                annotation["keypoints"] = [0] * (3 * len(dataset.keypoint_names))
-                annotation["num_keypoints"] = 0
-            annotations.append(annotation)
-    return {
-        "info": {"description": f"written by visiona from {dataset.source_format or 'memory'}"},
-        "licenses": [],
-        "categories": categories,
-        "images": image_entries,
-        "annotations": annotations,
-    }
-
-
-def _annotation(obj: ObjectAnnotation, image_id: int, ann_id: int) -> dict[str, Any]:
-    x, y, w, h = obj.xywh
-    entry: dict[str, Any] = {
-        "id": ann_id,
-        "image_id": image_id,
-        "category_id": obj.class_id + 1,
-        "bbox": [_round(x), _round(y), _round(w), _round(h)],
-    }
-    if obj.rle is not None:
-        counts = obj.rle["counts"]
-        counts = counts.decode("ascii") if isinstance(counts, bytes) else counts
-        entry["segmentation"] = {"size": [int(v) for v in obj.rle["size"]], "counts": counts}
-        entry["area"] = rle_area(obj.rle)
-    elif obj.polygons:
-        entry["segmentation"] = [[_round(v) for v in poly] for poly in obj.polygons]
-        entry["area"] = _round(sum(polygon_area(poly) for poly in obj.polygons))
-    else:
-        entry["segmentation"] = []
-        entry["area"] = _round(max(w, 0.0) * max(h, 0.0))
-    entry["iscrowd"] = int(obj.iscrowd)
-    if obj.keypoints is not None:
-        entry["keypoints"] = [_round(v) for v in obj.keypoints]
-        entry["num_keypoints"] = sum(1 for v in obj.keypoints[2::3] if v > 0)
-    return entry
-
-
-def annotation_file_name(split: str) -> str:
-    """``instances_<split>.json`` (``instances.json`` without a split)."""
-    return f"instances_{split}.json" if split else "instances.json"
-
-
-def write_coco(
-    dataset: DetectionDataset,
-    out_dir: str | Path,
-    *,
-    overwrite: bool = False,
-    problems: list[Problem] | None = None,
-) -> Path:
-    """Write ``dataset`` as COCO: ``annotations/instances_<split>.json`` + ``images/<split>/``.
-
-    Images are copied (never moved); ``file_name`` is the path under ``images/``. Image and
-    annotation ids count from 1, category ids are ``class_id + 1``; polygons and RLE masks
-    (kept compressed or not, as read) go to ``segmentation``; ``area`` is the mask's area (box
-    area without a mask).
-
-    Args:
-        dataset: What to write (boxes xyxy absolute pixels).
-        out_dir: New or empty folder (or any folder with ``overwrite``).
-        overwrite: Write into a non-empty folder, replacing files of the same name.
-        problems: When given, notes about skipped images and objects are appended to it.
-
-    Returns:
-        ``out_dir``.
-
-    Raises:
-        UsageError: ``out_dir`` is a file, or not empty without ``overwrite``.
-    """
-    out_dir = _write.prepare_out_dir(out_dir, overwrite=overwrite)
-    names = _write.UniqueNames()
-    per_split: dict[str, list[tuple[ImageAnnotation, str]]] = {}
-    for image in _write.usable_images(dataset, problems, need_size=True):
-        relpath = names.claim(_write.split_relpath(image))
-        _write.copy_image(dataset.image_path(image), out_dir / "images" / relpath)
-        per_split.setdefault(image.split, []).append((image, relpath.as_posix()))
-    if not per_split:
-        per_split[""] = []
-    (out_dir / "annotations").mkdir(exist_ok=True)
-    for split, images in per_split.items():
-        document = coco_document(dataset, images, problems)
-        target = out_dir / "annotations" / annotation_file_name(split)
-        with open(target, "w", encoding="utf-8") as handle:
-            handle.writelines(_json_lines(document))
-    return out_dir

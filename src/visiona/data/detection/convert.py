@@ -17,6 +17,8 @@ from visiona.data.detection.annotations import FORMATS, DetectionDataset, Proble
 from visiona.errors import InputNotFoundError, UsageError
 
 Reader = Callable[[Path], tuple[DetectionDataset, list[Problem]]]
+SKIP_KINDS = frozenset({"missing-image", "unreadable-image", "class-out-of-range"})
+"""Kinds of writer notes that mean input was left out (not merely a format limitation)."""
 Writer = Callable[..., Path]
 
 
@@ -135,9 +137,15 @@ def write_dataset(
     *,
     overwrite: bool = False,
     problems: list[Problem] | None = None,
+    yolo_labels: str = "boxes",
 ) -> Path:
-    """Write ``dataset`` in ``fmt`` (``coco``, ``yolo`` or ``voc``) into ``out_dir``."""
-    return _writer(check_format_name(fmt))(dataset, out_dir, overwrite=overwrite, problems=problems)
+    """Write ``dataset`` in ``fmt`` (``coco``, ``yolo`` or ``voc``) into ``out_dir``.
+
+    ``yolo_labels`` (``boxes`` or ``polygons``) is what YOLO label lines hold.
+    """
+    fmt = check_format_name(fmt)
+    options = {"labels": yolo_labels} if fmt == "yolo" else {}
+    return _writer(fmt)(dataset, out_dir, overwrite=overwrite, problems=problems, **options)
 
 
 @dataclass
@@ -169,6 +177,27 @@ class ConvertReport:
     seconds: float = 0.0
     source_root: Path | None = None
 
+    @property
+    def errors(self) -> list[Problem]:
+        """Source problems at level ``error``: broken lines skipped, or wrong labels."""
+        return [p for p in self.problems if p.level == "error"]
+
+    @property
+    def skipped(self) -> list[Problem]:
+        """Writer notes about images or objects left out (missing/unreadable image, bad class)."""
+        return [n for n in self.notes if n.kind in SKIP_KINDS]
+
+    @property
+    def images_written(self) -> int:
+        """Images written to the destination (the source's minus those the writer skipped)."""
+        lost = sum(1 for n in self.notes if n.kind in ("missing-image", "unreadable-image"))
+        return max(self.images - lost, 0)
+
+    @property
+    def ok(self) -> bool:
+        """True when something was converted and no broken input was skipped or copied."""
+        return self.images_written > 0 and not self.errors and not self.skipped
+
 
 def _guard_paths(source: Path, destination: Path) -> None:
     src, dst = source.resolve(), destination.resolve()
@@ -188,6 +217,7 @@ def convert(
     to_format: str = "coco",
     *,
     overwrite: bool = False,
+    yolo_labels: str = "boxes",
 ) -> ConvertReport:
     """Convert a detection data set between ``coco``, ``yolo`` and ``voc`` (any direction).
 
@@ -201,6 +231,8 @@ def convert(
         from_format: Source format; detected from the files when None.
         to_format: Target format.
         overwrite: Allow a non-empty destination (files of the same name are replaced).
+        yolo_labels: For ``to_format="yolo"``: ``boxes`` (default; each object's stored box,
+            masks left out) or ``polygons`` (masks as polygons, for instance segmentation).
 
     Returns:
         A :class:`ConvertReport` with the source's problems and the writer's notes.
@@ -215,6 +247,10 @@ def convert(
     if not source.exists():
         raise InputNotFoundError(f"{source} does not exist")
     to_format = check_format_name(to_format, "--to")
+    if to_format == "yolo":
+        from visiona.data.detection.yolo_write import check_label_kind
+
+        yolo_labels = check_label_kind(yolo_labels)
     from_format = check_format_name(from_format, "--from") if from_format else detect_format(source)
     source_dir = source if source.is_dir() else source.parent
     _guard_paths(source_dir, destination)
@@ -226,7 +262,10 @@ def convert(
         if folder is not None and folder.exists():
             _guard_paths(folder, destination)
     notes: list[Problem] = []
-    written = _writer(to_format)(dataset, destination, overwrite=overwrite, problems=notes)
+    written = write_dataset(
+        dataset, destination, to_format, overwrite=overwrite, problems=notes,
+        yolo_labels=yolo_labels,
+    )  # fmt: skip
     return ConvertReport(
         source=source,
         destination=written,

@@ -318,7 +318,10 @@ def make_shapes(
         dataset = DetectionDataset(
             images_root=images_root, classes=SHAPE_CLASSES, images=images, source_format="shapes"
         )
-        write_dataset(dataset, out_dir, fmt, overwrite=True)
+        # Shapes with masks are for instance segmentation: YOLO gets polygon labels then.
+        write_dataset(
+            dataset, out_dir, fmt, overwrite=True, yolo_labels="polygons" if masks else "boxes"
+        )
     report.images = {s: report.images[s] for s in ("train", "val") if s in report.images}
     report.objects = {s: report.objects[s] for s in report.images}
     manifest = {

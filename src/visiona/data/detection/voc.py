@@ -11,9 +11,13 @@ Layout written (and read)::
 Coordinates: VOC ``bndbox`` values are 1-based inclusive pixel indices, so the xyxy box is
 ``(xmin - 1, ymin - 1, xmax, ymax)`` (the detectron2 convention); writing rounds to whole pixels
 (within 0.5 px). Class names come from each object's ``<name>``; class ids follow
-``classes.txt`` (or ``labelmap.txt``) when present, else the sorted names. ``<difficult>1`` maps to
+``classes.txt`` (or ``labelmap.txt``) when present, else the order in which names first appear
+in the annotations (XML files in name order) - except for Pascal VOC's own 20 class names, which
+keep VOC's official alphabetical order (a warning says the order was sorted). ``<difficult>1`` maps to
 :attr:`ObjectAnnotation.iscrowd` (evaluation ignores both). Images in ``JPEGImages`` without an XML
 file are background images. Keypoints are not part of VOC and are not written.
+
+Modules: this one reads; :mod:`.voc_write` writes (:func:`write_voc` is re-exported here).
 """
 
 from __future__ import annotations
@@ -21,9 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from xml.sax.saxutils import escape
 
-from visiona.data.detection import _write
 from visiona.data.detection.annotations import (
     DetectionDataset,
     ImageAnnotation,
@@ -35,11 +37,20 @@ from visiona.data.detection.annotations import (
 )
 from visiona.data.detection.masks import (
     mask_to_rle,
-    object_mask,
     read_instance_png,
-    write_instance_png,
 )
+from visiona.data.detection.voc_write import write_voc
 from visiona.errors import ImageLoadError, InputNotFoundError
+
+__all__ = [
+    "MAIN_SPLITS",
+    "VOC_CLASSES",
+    "XmlNode",
+    "parse_xml",
+    "read_voc",
+    "voc_root",
+    "write_voc",
+]
 
 MAIN_SPLITS = ("train", "val", "test", "trainval")
 
@@ -121,6 +132,14 @@ def voc_root(path: Path) -> Path | None:
         if len(found) == 1:
             return found[0]
     return None
+
+
+#: Pascal VOC's 20 classes in their official (alphabetical) order, as VOC models number them.
+VOC_CLASSES = (
+    "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
+    "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa",
+    "train", "tvmonitor",
+)  # fmt: skip
 
 
 def _class_order(root: Path) -> tuple[list[str], str | None]:
@@ -243,7 +262,7 @@ def read_voc(path: str | Path) -> tuple[DetectionDataset, list[Problem]]:
     split_of, split_lines = _split_lists(root, problems)
     declared, class_file = _class_order(root)
     class_ids = {name: index for index, name in enumerate(declared)}
-    found_names: set[str] = set()
+    found_names: dict[str, None] = {}  # first appearance order
     records: list[tuple[ImageAnnotation, list[tuple[str, ObjectAnnotation]]]] = []
     used_images: set[Path] = set()
 
@@ -296,10 +315,26 @@ def read_voc(path: str | Path) -> tuple[DetectionDataset, list[Problem]]:
             parsed = _read_object(node, where, problems)
             if parsed is not None:
                 named_objects.append(parsed)
-                found_names.add(parsed[0])
+                found_names.setdefault(parsed[0], None)
         records.append((image, named_objects))
 
-    extra = sorted(found_names - set(class_ids))
+    extra = [name for name in found_names if name not in class_ids]
+    if class_file is None and extra and set(extra) <= set(VOC_CLASSES):
+        extra = sorted(extra, key=VOC_CLASSES.index)
+        if extra != list(found_names):
+            problems.append(
+                Problem(
+                    ".",
+                    None,
+                    "no classes.txt: the names are Pascal VOC's, so class ids follow VOC's "
+                    f"alphabetical order ({', '.join(extra)}), not first appearance; "
+                    "add classes.txt to choose the order",
+                    level="warning",
+                    kind="class-order",
+                )
+            )
+    elif class_file:
+        extra.sort()  # names missing from the class file: appended in sorted order
     if extra and class_file:
         problems.append(
             Problem(
@@ -460,125 +495,3 @@ def _read_masks(dataset: DetectionDataset, root: Path) -> list[Problem]:
                 continue
             image.objects[instance_id - 1].rle = mask_to_rle(mask)
     return problems
-
-
-# --------------------------------------------------------------------------------------------
-# Writing
-# --------------------------------------------------------------------------------------------
-
-
-def _xml(
-    image_id: str,
-    file_name: str,
-    image: ImageAnnotation,
-    dataset: DetectionDataset,
-    segmented: bool,
-) -> str:
-    lines = [
-        "<annotation>",
-        "  <folder>JPEGImages</folder>",
-        f"  <filename>{escape(file_name)}</filename>",
-        "  <source><database>visiona</database></source>",
-        "  <size>",
-        f"    <width>{image.width}</width>",
-        f"    <height>{image.height}</height>",
-        "    <depth>3</depth>",
-        "  </size>",
-        f"  <segmented>{int(segmented)}</segmented>",
-    ]
-    for obj in image.objects:
-        if not _write.class_in_range(dataset, obj.class_id):
-            continue
-        x0, y0, x1, y1 = obj.box
-        xmin, ymin = round(x0) + 1, round(y0) + 1
-        xmax, ymax = max(round(x1), xmin), max(round(y1), ymin)
-        lines += [
-            "  <object>",
-            f"    <name>{escape(dataset.classes[obj.class_id])}</name>",
-            "    <pose>Unspecified</pose>",
-            "    <truncated>0</truncated>",
-            f"    <difficult>{int(obj.iscrowd)}</difficult>",
-            "    <bndbox>",
-            f"      <xmin>{xmin}</xmin>",
-            f"      <ymin>{ymin}</ymin>",
-            f"      <xmax>{xmax}</xmax>",
-            f"      <ymax>{ymax}</ymax>",
-            "    </bndbox>",
-            "  </object>",
-        ]
-    lines.append("</annotation>")
-    return "\n".join(lines) + "\n"
-
-
-def write_voc(
-    dataset: DetectionDataset,
-    out_dir: str | Path,
-    *,
-    overwrite: bool = False,
-    problems: list[Problem] | None = None,
-) -> Path:
-    """Write ``dataset`` as Pascal VOC (see the module docs for the layout).
-
-    Image ids are the image names without folders (``train/a/b.jpg`` → ``a_b``), made unique with
-    ``_1``, ``_2``...; splits go to ``ImageSets/Main/<split>.txt``; masks (polygons or RLE) to
-    ``SegmentationObject/<id>.png``. Boxes are rounded to whole pixels. Keypoints are dropped.
-
-    Args:
-        dataset: What to write (boxes xyxy absolute pixels).
-        out_dir: New or empty folder (or any folder with ``overwrite``).
-        overwrite: Write into a non-empty folder, replacing files of the same name.
-        problems: When given, notes about skipped images and lost data are appended to it.
-
-    Returns:
-        ``out_dir``.
-
-    Raises:
-        UsageError: ``out_dir`` is a file, or not empty without ``overwrite``.
-    """
-    out_dir = _write.prepare_out_dir(out_dir, overwrite=overwrite)
-    names = _write.UniqueNames()
-    split_ids: dict[str, list[str]] = {}
-    keypoints = 0
-    for folder in ("Annotations", "JPEGImages"):
-        (out_dir / folder).mkdir(exist_ok=True)
-    for image in _write.usable_images(dataset, problems, need_size=True):
-        flat = PurePosixPath(image.name).as_posix().replace("/", "_")
-        file_name = names.claim(PurePosixPath(flat)).name
-        image_id = PurePosixPath(file_name).stem
-        _write.copy_image(dataset.image_path(image), out_dir / "JPEGImages" / file_name)
-        for obj in image.objects:
-            if not _write.class_in_range(dataset, obj.class_id):
-                _write.note(
-                    problems, image.file, f"class id {obj.class_id} out of range; object skipped",
-                    "class-out-of-range",
-                )  # fmt: skip
-            keypoints += obj.keypoints is not None
-        objects = [o for o in image.objects if _write.class_in_range(dataset, o.class_id)]
-        segmented = any(o.has_mask for o in objects)
-        if segmented:
-            masks = [object_mask(o, image.height, image.width) for o in objects]
-            write_instance_png(
-                out_dir / "SegmentationObject" / f"{image_id}.png", masks, image.height, image.width
-            )
-        text = _xml(image_id, file_name, image, dataset, segmented)
-        (out_dir / "Annotations" / f"{image_id}.xml").write_text(text, encoding="utf-8")
-        if image.split:
-            split_ids.setdefault(image.split, []).append(image_id)
-    if keypoints:
-        _write.note(
-            problems,
-            ".",
-            f"keypoints of {keypoints} objects not written (VOC has none)",
-            "lost-data",
-        )
-    if split_ids:
-        main = out_dir / "ImageSets" / "Main"
-        main.mkdir(parents=True, exist_ok=True)
-        if "train" in split_ids and "val" in split_ids and "trainval" not in split_ids:
-            split_ids["trainval"] = split_ids["train"] + split_ids["val"]
-        for split, ids in split_ids.items():
-            (main / f"{split}.txt").write_text("".join(f"{i}\n" for i in ids), encoding="utf-8")
-    (out_dir / "classes.txt").write_text(
-        "".join(f"{n}\n" for n in dataset.classes), encoding="utf-8"
-    )
-    return out_dir

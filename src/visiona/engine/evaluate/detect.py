@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 SUBSETS = ("auto", "train", "val", "test", "all")
 EVAL_CONF = 0.001
-"""Score threshold for mAP: keep (almost) everything, as COCO evaluation expects."""
+"""Score threshold for mAP: keep (almost) everything, as COCO evaluation expects (``predict``'s
+0.25 would cut the precision-recall curve short and lower mAP)."""
 
 
 @dataclass
@@ -43,6 +44,8 @@ class DetectionEvaluation:
         problems: Label problems found (the bad labels were left out).
         unreadable: ``(file, reason)`` of images that could not be decoded (left out).
         files: Written files by name.
+        settings: The prediction settings used: ``conf``, ``iou`` (class-aware NMS on top of
+            the network's own; 1 = off), ``max_det`` (detections kept per image).
     """
 
     boxes: DetectionReport
@@ -52,12 +55,14 @@ class DetectionEvaluation:
     problems: list[Problem] = field(default_factory=list)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
+    settings: dict[str, float | int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary (``metrics.json``)."""
         return {
             "num_images": self.num_images,
             "subset": self.subset,
+            "settings": dict(self.settings),
             "boxes": self.boxes.to_dict(),
             "masks": None if self.masks is None else self.masks.to_dict(),
             "problems": [str(p) for p in self.problems],
@@ -120,6 +125,9 @@ def evaluate_detector(
     device: str = "auto",
     out_dir: Path | None = None,
     console: Console | None = None,
+    conf: float = EVAL_CONF,
+    iou: float | None = None,
+    max_det: int | None = None,
 ) -> DetectionEvaluation:
     """Run ``loaded`` over a labelled data set and compute COCO metrics.
 
@@ -131,15 +139,26 @@ def evaluate_detector(
         device: ``auto``, ``cpu``, ``cuda``...
         out_dir: Where to write ``metrics.json`` and the plots (None: write nothing).
         console: Progress and messages.
+        conf: Keep detections scoring at least this (default :data:`EVAL_CONF`, 0.001).
+        iou: Class-aware NMS IoU threshold on top of the network's own (default: ``predict``'s,
+            0.7; 1 switches it off).
+        max_det: Detections kept per image, best first (default: ``predict``'s, 100; COCO
+            counts at most 100 per image).
 
     Raises:
-        UsageError: Bad subset, unknown classes, no images.
+        UsageError: Bad subset, bad settings, unknown classes, no images.
     """
     from dataclasses import replace
 
     from visiona.engine.predict.predictor import Predictor
     from visiona.metrics.detection import DetectionMetrics, GroundTruth
+    from visiona.tasks.detect import DEFAULT_IOU, DEFAULT_MAX_DET
 
+    settings = {
+        "conf": float(conf),
+        "iou": float(DEFAULT_IOU if iou is None else iou),
+        "max_det": int(DEFAULT_MAX_DET if max_det is None else max_det),
+    }
     dataset, images, used, problems = detection_eval_images(data, subset)
     model_names = tuple(loaded.weights.class_names)
     to_model = _class_map(model_names, dataset.classes)
@@ -152,7 +171,7 @@ def evaluate_detector(
     from visiona.engine.evaluate.progress import evaluation_progress
 
     with evaluation_progress(console, len(files)) as advance:
-        items = predictor.stream(files, conf=EVAL_CONF, iou=1.0, max_det=100)
+        items = predictor.stream(files, **settings)
         for image, item in zip(images, items, strict=True):
             advance(1)
             if not item.ok:
@@ -172,6 +191,7 @@ def evaluate_detector(
         subset=used,
         problems=problems,
         unreadable=unreadable,
+        settings=settings,
     )
     if out_dir is not None:
         _write_outputs(report, out_dir)

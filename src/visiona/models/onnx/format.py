@@ -77,7 +77,13 @@ class OnnxModel:
 def metadata_for(
     weights: Weights, architecture: str, batched: bool, outputs: tuple[str, ...], **extra: Any
 ) -> dict[str, str]:
-    """The ``metadata_props`` visiona writes into an ONNX file."""
+    """The ``metadata_props`` visiona writes into an ONNX file.
+
+    ``visiona.resize`` spells out the geometric preprocessing (sizes, rounding of the long side
+    and of the crop offset, interpolation, antialiasing) so it can be reproduced without visiona.
+    """
+    from visiona.ops.preprocess import resize_rule
+
     return {
         "visiona.format": FORMAT,
         "visiona.weights": weights.to_json(),
@@ -85,6 +91,7 @@ def metadata_for(
         "visiona.task": weights.task,
         "visiona.batched": "1" if batched else "0",
         "visiona.outputs": json.dumps(list(outputs)),
-        "visiona.input": f"{INPUT_NAME}: uint8 RGB, resized per visiona.weights.preprocessing",
+        "visiona.input": f"{INPUT_NAME}: uint8 RGB, resized as visiona.resize says",
+        "visiona.resize": json.dumps(resize_rule(weights.preprocessing)),
         "visiona.extra": json.dumps(extra),
     }
