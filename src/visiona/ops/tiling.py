@@ -124,4 +124,4 @@ def sliding_window(
             total[:, y : y + win_h, x : x + win_w] += probs * weights
             norm[y : y + win_h, x : x + win_w] += weights
     assert total is not None
-    return (total / norm)[:, :height, :width]
+    return total.div_(norm)[:, :height, :width]  # in place: no second (C, H, W) copy
