@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from visiona.data.detection.annotations import Problem, is_image_file, relative, scan_images
+from visiona.data.detection.annotations import Problem, relative, scan_images
 from visiona.data.segmentation.masks import MaskError, infer_num_classes, read_mask
 from visiona.errors import InputNotFoundError, UsageError
 from visiona.results.segmentation import IGNORE_INDEX, default_colors
@@ -290,7 +290,3 @@ def split_samples(
     val = [labelled[i] for i in sorted(order[:count])]
     train = [labelled[i] for i in sorted(order[count:])]
     return train, val, []
-
-
-def is_image(path: Path) -> bool:
-    return is_image_file(path)
