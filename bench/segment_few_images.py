@@ -41,7 +41,8 @@ class TimeBudget(pl.Callback):
         self.wall = time.perf_counter()
         self.curve: list[tuple[float, float, float]] = []  # (CPU s, wall s, val mIoU)
 
-    def on_validation_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        # After the epoch's validation (callbacks' validation hooks run before the module logs).
         miou = float(trainer.callback_metrics.get("val/miou", 0.0))
         cpu = time.process_time() - self.start
         self.curve.append(
