@@ -198,7 +198,7 @@ def train(task: str, *, data: str | Path, progress: bool = True, **options: Any)
     """Train a model for ``task`` on ``data``; the Python twin of ``visiona train TASK``.
 
     Args:
-        task: ``classify``, ``detect``, ``segment-instances`` or ``keypoints``.
+        task: ``classify``, ``detect``, ``segment-instances``, ``keypoints`` or ``segment``.
         data: An image folder (classify) or a COCO/YOLO/VOC data set (detection tasks).
         progress: Show progress bars on a terminal.
         **options: Any :class:`~visiona.engine.train.config.TrainConfig` field, e.g. ``model="resnet18"``,

@@ -20,6 +20,7 @@ from visiona.cli import (
     index,
     predict,
     predict_perception,
+    segment,
     serve,
     train,
     video,
@@ -42,6 +43,9 @@ evaluate_track.register(evaluate.app)
 app.add_typer(predict.app, name="predict")
 predict_perception.register(predict.app)
 embed.register(predict.app)
+segment.register_train(train.app)
+segment.register_evaluate(evaluate.app)
+segment.register_predict(predict.app)
 video.install(predict.app)  # every predict command also takes video sources
 app.add_typer(faces.app, name="faces")
 app.add_typer(weights.app, name="weights")

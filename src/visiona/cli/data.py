@@ -29,7 +29,7 @@ def make(
     name: str = typer.Argument(
         ...,
         metavar="NAME",
-        help="Data set: digits, fashion-mnist, mnist, shapes or tracks (visiona data list).",
+        help="Data set: digits, fashion-mnist, mnist, shapes, segment-shapes or tracks (visiona data list).",
     ),
     out_dir: Path = typer.Argument(
         ..., metavar="DIR", help="Folder to write train/<class>/ and test/<class>/ into."
@@ -93,6 +93,11 @@ def make(
                            overwrite=overwrite)  # fmt: skip
         stdout_console().print(f"wrote {made.frames} frames, {made.objects} objects to {made.out_dir}"
                                " (video.mp4, gt/gt.txt, det/det.txt)", markup=False)  # fmt: skip
+        return
+    if name == "segment-shapes":
+        from visiona.cli.segment import make_segment_shapes_command
+
+        make_segment_shapes_command(out_dir, size, num_images, seed, overwrite)
         return
     if name == "shapes":
         if limit_per_class is not None:
@@ -422,7 +427,13 @@ def check(
     from rich.table import Table
 
     from visiona.data.detection.check import check_dataset
+    from visiona.data.segmentation.check import looks_like_segmentation
 
+    if label_format is None and looks_like_segmentation(folder):
+        from visiona.cli.segment import check_segmentation_command
+
+        check_segmentation_command(folder)
+        return
     report = check_dataset(folder, label_format, hash_images=not no_hash)
     if as_json:
         _print_check_json(folder, report)

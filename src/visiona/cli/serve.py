@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from visiona.cli.conventions import split_list
@@ -43,6 +45,8 @@ def serve(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     index: list[str] = typer.Option(
         None, "--index", help="Serve a similarity index: NAME=PATH.index (repeatable)."
+    label_root: Path = typer.Option(
+        None, "--label-root", help="Folder the mask painter (/label/masks) may read and write."
     ),
 ) -> None:
     """Serve models: REST API (/v1/models, /docs, /metrics) and a web page with webcam at /."""
@@ -87,6 +91,7 @@ def serve(
         pretrained=not random_init,
         device=device,
         indexes=[_index_arg(arg) for arg in index or []],
+        label_root=str(label_root) if label_root else None,
     )
     app = create_app(config)
     _load_or_refuse(app.state.manager, pairs, pretrained=not random_init, keep_going=keep_going)

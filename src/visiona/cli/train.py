@@ -237,6 +237,8 @@ def _report(result, console) -> None:
         )
     if metrics:
         shown = ("val/acc", "val/loss") if task == "classify" else ("val/map50", "val/map")
+        if task == "segment":
+            shown = ("val/miou", "val/dice", "val/pixel_acc")
         if "val/mask_map50" in metrics:
             shown += ("val/mask_map50",)
         values = ", ".join(f"{name} {metrics.get(name, 0):.4f}" for name in shown)
@@ -257,7 +259,7 @@ def _report(result, console) -> None:
             console.print(f"  {label}: {path}", markup=False)
     if result.best_checkpoint:
         console.print(
-            f"predict with: visiona predict {'classify' if task == 'classify' else 'detect'} "
+            f"predict with: visiona predict {task if task in ('classify', 'segment') else 'detect'} "
             f"IMAGES --model {result.best_checkpoint.with_suffix('')}",
             markup=False,
         )

@@ -139,7 +139,8 @@ def count_gflops(model: LoadedModel) -> float | None:
     image = torch.rand(3, height, width)
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
-        if get_task(model.task).batched_input:
+        task = get_task(model.task)
+        if task.batched_input or getattr(task, "spatial_output", False):
             module.eval()(image[None])
         else:
             module.eval()([image])
@@ -197,7 +198,9 @@ def _inputs(model: LoadedModel, backend: Any, batch_size: int) -> Any:
     )
     if not backend.takes_pixels:
         pixels = normalize(pixels, model.weights.preprocessing)
-    return pixels if get_task(model.task).batched_input else list(pixels)
+    task = get_task(model.task)
+    batched = task.batched_input or getattr(task, "spatial_output", False)  # dense: one tensor
+    return pixels if batched else list(pixels)
 
 
 def benchmark(

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from visiona.errors import UnknownNameError
 from visiona.models import (
     efficientnet_lite,
+    segmentation,
     simple_cnn,
     small_detection,
     timm_models,
@@ -32,6 +33,7 @@ for _spec in (
     tiny.SPEC,
     tiny.GATED_SPEC,
     *small_detection.specs(),
+    *segmentation.specs(),
 ):
     MODELS.add(_spec.name, _spec)
 
@@ -40,6 +42,7 @@ DEFAULT_MODELS = {
     "detect": "fasterrcnn_mobilenet_v3_large_320_fpn",
     "segment-instances": "maskrcnn_resnet50_fpn",
     "keypoints": "keypointrcnn_resnet50_fpn",
+    "segment": "lraspp_mobilenet_v3_large",
 }
 SOURCES = ("visiona", "torchvision", "timm")
 

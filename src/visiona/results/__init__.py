@@ -8,6 +8,7 @@ from visiona.results.explanation import Explanation
 from visiona.results.faces import FACE_LANDMARKS, Faces
 from visiona.results.keypoints import Keypoints
 from visiona.results.matte import Matte
+from visiona.results.segmentation import SegmentationMap
 
 __all__ = [
     "FACE_LANDMARKS",
@@ -19,6 +20,7 @@ __all__ = [
     "Keypoints",
     "Matte",
     "Result",
+    "SegmentationMap",
     "mask_to_rle",
     "register_result",
     "result_from_dict",

@@ -78,6 +78,8 @@ class ServeConfig:
         cors_origins: Origins allowed by CORS (none by default).
         pretrained: Load pretrained weights (``False``: random init, for tests).
         device: Where torch models run: auto, cpu, cuda, cuda:N or mps.
+        label_root: Folder the mask painter (``/label/masks``) may read and write in; ``None``
+            turns the painter off.
     """
 
     models: list[tuple[str, str]] = field(default_factory=list)
@@ -90,6 +92,7 @@ class ServeConfig:
     pretrained: bool = True
     device: str = "auto"
     indexes: list[tuple[str, str]] = field(default_factory=list)  # (name, .index path)
+    label_root: str | None = None
 
 
 class LoadRequest(BaseModel):
@@ -416,6 +419,9 @@ def create_app(config: ServeConfig) -> FastAPI:
         return FileResponse(STATIC / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    from visiona.serve.labeling import add_label_routes
+
+    add_label_routes(app, config.label_root, STATIC)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:

@@ -78,6 +78,7 @@ TASKS: dict[str, str] = {
     "facemesh": "visiona.tasks.perception:FaceMeshTask",
     "matting": "visiona.tasks.perception:MattingTask",
     "embed": "visiona.tasks.embed:EmbedTask",
+    "segment": "visiona.tasks.segment:SegmentTask",
 }
 
 

@@ -107,6 +107,8 @@ class Weights:
         metrics: Published quality figures, e.g. ``{"imagenet-1k/acc@1": 75.1}``.
         num_params: Parameter count, when known.
         description: One line for listings.
+        class_colors: RGB colour per class, for tasks that paint classes (``segment``); empty
+            means the task's default palette.
     """
 
     model: str
@@ -122,6 +124,7 @@ class Weights:
     metrics: Mapping[str, float] = field(default_factory=dict)
     num_params: int | None = None
     description: str = ""
+    class_colors: tuple[tuple[int, int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if self.sha256 is not None and not _SHA256_HEX.match(self.sha256):
@@ -167,6 +170,7 @@ class Weights:
         values["class_names"] = tuple(values.get("class_names", ()))
         values["preprocessing"] = Preprocessing.from_dict(values.get("preprocessing", {}))
         values["metrics"] = dict(values.get("metrics", {}))
+        values["class_colors"] = tuple(tuple(c) for c in values.get("class_colors", ()))
         return cls(**values)
 
     @classmethod

@@ -233,7 +233,12 @@ def verify_export(
 
     from visiona.engine.predict.onnx_backend import session_for
     from visiona.ops.preprocess import normalize, resize_pixels
+    from visiona.tasks.base import get_task
 
+    if getattr(get_task(model.task), "spatial_output", False):
+        from visiona.engine.export.segment import verify_dense_export
+
+        return Verification(*verify_dense_export(model, exported, images, atol=atol, rtol=rtol))
     preprocessing = model.weights.preprocessing
     session = session_for(exported.model_bytes)
     pixels = [resize_pixels(image, preprocessing) for image in images]

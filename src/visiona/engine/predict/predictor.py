@@ -229,7 +229,8 @@ class Predictor:
                 batch = [normalize(pixels, preprocessing) for pixels in batch]
             else:
                 batch = normalize(batch, preprocessing)
-        outputs = self.backend(batch)
+        run = getattr(self.task, "run_backend", None)  # tasks that feed the backend themselves
+        outputs = run(self.backend, batch, **options) if run else self.backend(batch)
         model_done = time.perf_counter()
         metas = [meta for _, _, meta in pending]
         results = self.task.postprocess(outputs, metas, self.weights, **options)

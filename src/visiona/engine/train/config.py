@@ -11,13 +11,15 @@ from visiona.errors import UsageError
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
 SCHEDULES = ("none", "step", "exponential", "cosine", "plateau")
 LOSSES = ("cross_entropy", "bce")
+SEGMENT_LOSSES = ("ce", "dice", "focal", "ce+dice")
 DETECTION_TASKS = ("detect", "segment-instances", "keypoints")
-TRAIN_TASKS = ("classify", *DETECTION_TASKS)
+TRAIN_TASKS = ("classify", *DETECTION_TASKS, "segment")
 MONITORS = {
     "classify": ("val/acc", "val/loss"),
     "detect": ("val/map50", "val/map"),
     "segment-instances": ("val/map50", "val/map", "val/mask_map50", "val/mask_map"),
     "keypoints": ("val/map50", "val/map"),
+    "segment": ("val/miou", "val/pixel_acc", "val/dice"),
 }
 """Metrics each task logs every epoch that may pick the best checkpoint (first = default)."""
 _DETECTION_DEFAULTS = {"batch_size": 8, "lr": 2e-3, "epochs": 20}
@@ -26,6 +28,7 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "detect": {"model": "fasterrcnn_small", **_DETECTION_DEFAULTS},
     "segment-instances": {"model": "maskrcnn_small", **_DETECTION_DEFAULTS},
     "keypoints": {"model": "keypointrcnn_small", **_DETECTION_DEFAULTS},
+    "segment": {"model": "unet_tiny", "loss": "ce+dice", "batch_size": 8, "epochs": 30},
 }
 """Defaults that differ by task; they apply where neither the YAML nor the CLI sets a value."""
 
@@ -50,6 +53,8 @@ class TrainConfig:
     monitored metric; 0 = off), ``monitor`` (``val/acc`` or ``val/loss``).
     Run: ``name``, ``project`` folder, ``device``, ``precision``, ``workers``, ``deterministic``,
     ``max_bad_fraction`` of unreadable images tolerated.
+    Segmentation: ``crop`` (random crop side), ``crops_per_epoch`` (samples per epoch),
+    ``class_weights`` (``auto`` or ``w0,w1,...``); losses ``ce``, ``dice``, ``focal``, ``ce+dice``.
     """
 
     task: str = "classify"
@@ -91,6 +96,9 @@ class TrainConfig:
     workers: int = 0
     deterministic: bool = False
     max_bad_fraction: float = 0.05
+    crop: int | None = None
+    crops_per_epoch: int | None = None
+    class_weights: str | None = None
 
     def validate(self) -> TrainConfig:
         """Check values a user can get wrong; raises UsageError naming the option."""
@@ -106,10 +114,18 @@ class TrainConfig:
         if self.model is None:
             self.model = TASK_DEFAULTS[self.task]["model"]
         detection = self.task in DETECTION_TASKS
+        if self.task == "segment" and self.loss == "cross_entropy":
+            self.loss = "ce"
         checks = [
             (self.optimizer in OPTIMIZERS, f"--optimizer must be one of {', '.join(OPTIMIZERS)}"),
             (self.schedule in SCHEDULES, f"--schedule must be one of {', '.join(SCHEDULES)}"),
-            (self.loss in LOSSES, f"--loss must be one of {', '.join(LOSSES)}"),
+            (
+                self.loss in (SEGMENT_LOSSES if self.task == "segment" else LOSSES),
+                "--loss must be one of "
+                + ", ".join(SEGMENT_LOSSES if self.task == "segment" else LOSSES),
+            ),
+            (self.crop is None or self.crop >= 32, "--crop must be at least 32"),
+            (self.crops_per_epoch is None or self.crops_per_epoch >= 1, "--crops-per-epoch >= 1"),
             (self.freeze in ("none", "backbone"), "--freeze must be none or backbone"),
             (self.monitor in monitors, f"--monitor must be one of {', '.join(monitors)}"),
             (

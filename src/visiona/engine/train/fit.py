@@ -303,6 +303,10 @@ def _train(
         check_resumable(resume / "checkpoints" / "last.ckpt", config.task)
     if config.task == "classify":
         run = prepare_run(config, resume=resume, console=console)
+    elif config.task == "segment":
+        from visiona.engine.train.segment import prepare_segment_run
+
+        run = prepare_segment_run(config, resume=resume, console=console)
     else:
         from visiona.engine.train.detect_run import prepare_detection_run
 
@@ -447,6 +451,8 @@ def _plots(run_dir: Path, task: str = "classify") -> dict[str, Path]:
     if metrics_csv is None:
         return {}
     panels = None if task == "classify" else _DETECTION_PANELS
+    if task == "segment":
+        panels = (("loss", ("train/loss",)), ("mIoU", ("val/miou", "val/dice", "val/pixel_acc")))
     return {
         "metrics": metrics_csv,
         "curves": plot_training_curves(metrics_csv, run_dir / "curves.png", panels=panels),

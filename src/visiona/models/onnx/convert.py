@@ -39,7 +39,9 @@ def to_onnx(model: LoadedModel, *, opset: int = DEFAULT_OPSET, dynamo: bool = Fa
     import torch
 
     task = get_task(model.task)
-    batched = task.batched_input
+    # Dense tasks (segment): a batched network with dynamic height and width in and out.
+    spatial = getattr(task, "spatial_output", False)
+    batched = task.batched_input or spatial
     if dynamo and not batched:
         raise UsageError(
             "torchvision detectors export only with the legacy exporter (their NMS breaks the "
@@ -74,9 +76,13 @@ def to_onnx(model: LoadedModel, *, opset: int = DEFAULT_OPSET, dynamo: bool = Fa
             proto = program.model_proto
         else:
             axes = {0: "batch"} if batched else {1: "height", 2: "width"}
+            if spatial:
+                axes = {0: "batch", 2: "height", 3: "width"}
             dynamic_axes = {INPUT_NAME: axes}
             for name in outputs:
                 dynamic_axes[name] = {0: "batch" if batched else "detections"}
+                if spatial:
+                    dynamic_axes[name] = axes
             torch.onnx.export(
                 wrapper,
                 (example,),

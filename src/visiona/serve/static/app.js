@@ -248,6 +248,10 @@ function drawResult(result) {
     lines.push(`${instance.label || result.kind || "instance"} ${instance.score.toFixed(2)}`);
     overlays++;
   }
+  if (result.task === "segment" && window.visionaSegment) {
+    const drawn = window.visionaSegment.draw(ctx, canvas, result);
+    masks += drawn.classes; overlays += drawn.classes; lines.push(...drawn.lines);
+  }
   if (!lines.length) lines.push(`${result.task}: nothing found`);
   return { overlays, masks, points, text: lines.join("\n") };
 }

@@ -1,0 +1,1 @@
+"""Semantic segmentation data: image/mask folder pairs, Pascal VOC, COCO rasterised."""
