@@ -45,6 +45,7 @@ def serve(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     index: list[str] = typer.Option(
         None, "--index", help="Serve a similarity index: NAME=PATH.index (repeatable)."
+    ),
     label_root: Path = typer.Option(
         None, "--label-root", help="Folder the mask painter (/label/masks) may read and write."
     ),
