@@ -24,9 +24,9 @@ def _int_list(text: str, what: str) -> list[int]:
 
 
 def benchmark(
-    model: str = typer.Argument(..., help="Model name, checkpoint or .onnx file."),
+    model: str = typer.Argument(..., help="Model name, checkpoint, .onnx or .tflite file."),
     backend: str = typer.Option(
-        "torch,onnx", "--backend", help="Comma-separated: torch, compiled, onnx."
+        "torch,onnx", "--backend", help="Comma-separated: torch, compiled, onnx, tflite."
     ),
     batch_size: str = typer.Option("1,16", "--batch-size", "-b", help="Comma-separated sizes."),
     seconds: float = typer.Option(3.0, "--seconds", min=0.01, help="Timed seconds per setting."),

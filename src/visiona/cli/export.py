@@ -1,4 +1,4 @@
-"""``visiona export MODEL --format onnx``: a verified ONNX file carrying the Weights record."""
+"""``visiona export MODEL --format onnx|tflite``: a verified file carrying the Weights record."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from visiona.errors import UsageError, VisionaError
 if TYPE_CHECKING:
     from visiona.models.load import LoadedModel
 
-FORMATS = ("onnx",)
+FORMATS = ("onnx", "tflite")
 
 
 def model_task(model: str, task: str | None) -> str:
@@ -29,6 +29,10 @@ def model_task(model: str, task: str | None) -> str:
         from visiona.models.onnx.read import read_onnx
 
         return read_onnx(Path(model).expanduser()).weights.task
+    if model.endswith(".tflite") and Path(model).expanduser().is_file():
+        from visiona.models.tflite.read import read_tflite
+
+        return read_tflite(Path(model).expanduser()).weights.task
     try:
         path = checkpoint_path(model)
         return read_checkpoint_info(path).weights.task if path else get_spec(model)[0].task
@@ -52,9 +56,9 @@ def load_for_cli(
 
 def export(
     model: str = typer.Argument(..., help="Model name, checkpoint (runs/x/best) or .onnx file."),
-    format: str = typer.Option("onnx", "--format", "-f", help="Export format: onnx."),
+    format: str = typer.Option("onnx", "--format", "-f", help="Export format: onnx or tflite."),
     output: Path = typer.Option(
-        None, "--output", "-o", help="Destination file (default: exports/MODEL.onnx)."
+        None, "--output", "-o", help="Destination file (default: exports/MODEL.onnx|.tflite)."
     ),
     task: str = typer.Option(None, "--task", help="Task (default: the model's own)."),
     weights: Path = typer.Option(None, "--weights", help="Local weights file for MODEL."),
@@ -80,12 +84,14 @@ def export(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON to stdout."),
 ) -> None:
-    """Export a model for fast inference (ONNX Runtime), checked against PyTorch.
+    """Export a model for fast inference (ONNX Runtime, or LiteRT on phones), checked against
+    PyTorch.
 
     The ONNX graph takes uint8 RGB pixels, resized as the embedded Weights record says, and
     normalises them itself; classifiers have a dynamic batch, torchvision detectors take one
-    image of any size per call. Exit codes: 0 written, 1 verification failed (nothing written),
-    2 bad usage.
+    image of any size per call. The TFLite file (classifiers) takes one (1, H, W, 3) uint8 image.
+    Exit codes: 0 written, 1 verification failed (nothing written), 2 bad usage or a model the
+    converter cannot handle.
     """
     from visiona.engine.export.onnx import export_onnx
     from visiona.engine.export.quantize import QUANT_MODES
@@ -98,12 +104,18 @@ def export(
         raise UsageError("--int8 static needs --calibration DIR (images to calibrate on)")
     if accuracy_data is not None and int8 is None:
         raise UsageError("--accuracy-data measures an INT8 copy: add --int8 dynamic|static")
-    if model.endswith(".onnx"):
+    if model.endswith((".onnx", ".tflite")):
         raise UsageError(
-            f"{model} is already an ONNX file", hint="export a model name or checkpoint"
+            f"{model} is already an exported file", hint="export a model name or checkpoint"
         )
     err = stderr_console()
     loaded = load_for_cli(model, task, random_init, weights)
+    if format == "tflite":
+        from visiona.cli.export_tflite import export_tflite_cli
+
+        options = {"verify_images": verify_images, "verify": not no_verify, "atol": atol}
+        options.update(rtol=rtol, int8=int8, calibration=calibration, accuracy=accuracy_data)
+        return export_tflite_cli(loaded, output, as_json=as_json, **options)
     path = output or Path("exports") / f"{Path(loaded.architecture).name}.onnx"
     with err.status(f"exporting {loaded.architecture} to ONNX and verifying"):
         report = export_onnx(

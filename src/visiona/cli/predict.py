@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from visiona.cli import foreign as foreign_options
 from visiona.cli.output import OutputNamer, stderr_console, stdout_console
 from visiona.errors import UsageError, VisionaError
 
@@ -42,11 +43,14 @@ def classify(
     backend: str = typer.Option(
         None,
         "--backend",
-        help="torch, compiled or onnx (default: onnx for .onnx files, else torch).",
+        help="torch, compiled, onnx or tflite (default: the file's runtime, else torch).",
     ),
     max_pixels: int = typer.Option(
         None, "--max-pixels", min=1, help="Refuse images above this many pixels."
     ),
+    input_size: str = typer.Option(None, "--input-size", help=foreign_options.INPUT_SIZE_HELP),
+    mean: str = typer.Option(None, "--mean", help=foreign_options.MEAN_HELP),
+    std: str = typer.Option(None, "--std", help=foreign_options.STD_HELP),
 ) -> None:
     """Classify images: top-k labels with probabilities.
 
@@ -56,6 +60,7 @@ def classify(
         "classify", paths, model=model, weights=weights, random_init=random_init, save=save,
         roi=roi, batch_size=batch_size, device=device, max_pixels=max_pixels,
         as_json=as_json, as_csv=as_csv, options={"top_k": top_k}, backend=backend,
+        foreign=foreign_options.foreign_preprocessing(model, input_size, mean, std),
     )  # fmt: skip
     if as_json:
         _print_json(items)
@@ -100,7 +105,7 @@ def detect(
     backend: str = typer.Option(
         None,
         "--backend",
-        help="torch, compiled or onnx (default: onnx for .onnx files, else torch).",
+        help="torch, compiled, onnx or tflite (default: the file's runtime, else torch).",
     ),
     max_pixels: int = typer.Option(
         None, "--max-pixels", min=1, help="Refuse images above this many pixels."
@@ -169,6 +174,7 @@ def _run(
     as_csv: bool,
     options: dict[str, Any],
     backend: str | None = None,
+    foreign: Any = None,
 ) -> tuple[list[PredictionItem], list[Path], Console]:
     """Shared by every ``predict`` command: load, stream with progress, save overlays.
 
@@ -188,18 +194,20 @@ def _run(
     files = expand_inputs(paths)
     namer = OutputNamer(save, files) if save else None
     err = stderr_console()
-    predictor = Predictor.load(
-        model,
-        task=task,
-        pretrained=not random_init,
-        weights_file=weights,
-        console=err,
-        device=device,
-        batch_size=batch_size,
-        roi=parsed_roi,
-        max_pixels=max_pixels,
-        backend=backend,
-    )
+    settings: dict[str, Any] = {"device": device, "batch_size": batch_size, "roi": parsed_roi}
+    settings.update(max_pixels=max_pixels, backend=backend)
+    if model is not None and model.endswith(".tflite"):  # may warn: foreign preprocessing
+        loaded = foreign_options.load_tflite_for_cli(model, task, foreign, err)
+        predictor = Predictor(loaded, **settings)
+    else:
+        predictor = Predictor.load(
+            model,
+            task=task,
+            pretrained=not random_init,
+            weights_file=weights,
+            console=err,
+            **settings,
+        )
     predictor.task.check_options(predictor.weights, **options)
     items = _run_with_progress(predictor.stream(files, **options), len(files), err)
     saved = [_save_overlay(item, namer) for item in items if namer and item.ok]

@@ -76,15 +76,17 @@ def _build_predictor(source: str, task: str | None, pretrained: bool) -> tuple[A
 
     checkpoint = checkpoint_path(source)
     if task is None:
-        if source.lower().endswith(".onnx"):
-            # An exported file carries its Weights record; the Predictor picks ONNX Runtime.
+        if source.lower().endswith((".onnx", ".tflite")):
+            # An exported file carries its Weights record; the Predictor picks its runtime.
             from visiona.errors import InputNotFoundError
             from visiona.models.onnx.read import read_onnx
+            from visiona.models.tflite.read import read_tflite
 
             path = Path(source).expanduser()
             if not path.is_file():
                 raise InputNotFoundError(f"model file not found: {source!r}")
-            task = read_onnx(path).weights.task
+            reader = read_tflite if path.suffix.lower() == ".tflite" else read_onnx
+            task = reader(path).weights.task
         elif checkpoint is not None:
             task = read_checkpoint_info(checkpoint).weights.task
         else:

@@ -245,6 +245,23 @@ def quantize_tflite(
     )
 
 
+def check_calibration(calibration: str | Path) -> None:
+    """Fail fast when the calibration folder (or glob) holds no image file.
+
+    Raises:
+        InputNotFoundError: No such folder, or no image in it.
+    """
+    from visiona.data.sources import gather_inputs
+
+    try:
+        gather_inputs([str(calibration)])
+    except (InputNotFoundError, UsageError) as error:
+        raise InputNotFoundError(
+            f"--calibration {calibration}: {error.message}",
+            hint="give a folder of images like the ones the model will see",
+        ) from None
+
+
 def _calibration_samples(graph: TfliteModel, calibration: Any) -> dict[str, list[dict[str, Any]]]:
     """``{signature: [{input name: (1, H, W, 3) uint8}, ...]}`` from the calibration images."""
     from visiona.data.sources import gather_inputs
