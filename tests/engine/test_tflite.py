@@ -19,6 +19,7 @@ pytest.importorskip("ai_edge_litert")
 import torch
 
 from colour_model import CLASSES, colour_checkpoint, make_colours
+from tflite_support import foreign_copy
 from visiona.engine.export.onnx import ExportVerificationError
 from visiona.engine.export.tflite import export_tflite, quantize_tflite, tflite_accuracy_change
 from visiona.engine.predict.predictor import Predictor
@@ -136,25 +137,8 @@ def test_static_int8_needs_readable_calibration_images(exported, tmp_path) -> No
         quantize_tflite(graph, "static", calibration=empty)
 
 
-def _foreign_copy(exported: Path, tmp_path: Path) -> Path:
-    """The same network with its metadata entry renamed: a file visiona did not write."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(exported.read_bytes(), 0))
-    for entry in model.metadata:
-        if entry.name in (METADATA_NAME, METADATA_NAME.encode()):
-            entry.name = "somebody-else"
-    import flatbuffers
-
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    path = tmp_path / "foreign.tflite"
-    path.write_bytes(bytes(builder.Output()))
-    return path
-
-
 def test_foreign_file_runs_with_a_warning_unless_described(exported, colours, tmp_path) -> None:
-    path = _foreign_copy(exported, tmp_path)
+    path = foreign_copy(exported, tmp_path)
     with pytest.warns(UnknownPreprocessingWarning, match="preprocessing is unknown"):
         graph = read_tflite(path)
     assert graph.kind == "foreign" and len(graph.weights.class_names) == 3

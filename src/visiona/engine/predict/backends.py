@@ -76,8 +76,9 @@ class TorchBackend:
         from torch import nn
 
         if not isinstance(model.module, nn.Module):
+            kind = "an ONNX" if type(model.module).__name__ == "OnnxModel" else "a TFLite"
             raise UsageError(
-                f"backend {self.name!r} needs a PyTorch model; {model.source} is an exported file",
+                f"backend {self.name!r} needs a PyTorch model; {model.source} is {kind} file",
                 hint="use --backend onnx or tflite (the default for .onnx and .tflite files)",
             )
         self.device = resolve_device(device)
