@@ -105,8 +105,9 @@ def export(
     if accuracy_data is not None and int8 is None:
         raise UsageError("--accuracy-data measures an INT8 copy: add --int8 dynamic|static")
     if model.endswith((".onnx", ".tflite")):
+        kind = "an ONNX" if model.endswith(".onnx") else "a TFLite"
         raise UsageError(
-            f"{model} is already an exported file", hint="export a model name or checkpoint"
+            f"{model} is already {kind} file", hint="export a model name or checkpoint"
         )
     err = stderr_console()
     loaded = load_for_cli(model, task, random_init, weights)
