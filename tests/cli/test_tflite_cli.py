@@ -37,6 +37,10 @@ def test_export_int8_then_every_command_runs_the_file(cli, checkpoint, tmp_path)
     assert summary["export"]["format"] == "tflite" and summary["export"]["verification"]["passed"]
     int8 = Path(summary["int8"]["path"])
     assert int8.name == "colours.int8-static.tflite" and int8.is_file()
+    app = json.loads(out.with_suffix(".json").read_text())  # the asset an app bundles
+    assert app["class_names"] == ["red", "green", "blue"] and app["input"]["dtype"] == "uint8"
+    assert app["input"]["shape"] == [1, 32, 32, 3] and app["output"]["shape"] == [1, 3]
+    assert json.loads(int8.with_suffix(".json").read_text())["quantization"] == "int8-static"
     assert summary["int8"]["accuracy"]["images"] == 13
     assert "verified on 8 images with LiteRT" in result.err and "INT8" in result.err
 

@@ -45,7 +45,10 @@ def export_tflite_cli(
             f"(allowed {check.tolerance:.2e}), same top-1 on {check.top1_agreement:.0%}",
             markup=False,
         )
-    err.print(f"wrote {path} ({report.size_bytes / 2**20:.2f} MiB)", markup=False)
+    err.print(
+        f"wrote {path} ({report.size_bytes / 2**20:.2f} MiB) and {path.with_suffix('.json')}",
+        markup=False,
+    )
     if int8 is not None:
         summary["int8"] = _int8(path, int8, calibration, accuracy, err, as_json)
     if as_json:
@@ -64,6 +67,7 @@ def _int8(
     from visiona.engine.export.tflite import (
         quantize_tflite,
         tflite_accuracy_change,
+        write_app_metadata,
         write_atomically,
     )
     from visiona.models.tflite.read import read_tflite
@@ -73,6 +77,7 @@ def _int8(
         quantized = quantize_tflite(graph, mode, calibration=calibration)
     target = path.with_name(f"{path.stem}.int8-{mode}.tflite")
     write_atomically(target, quantized.model_bytes)
+    write_app_metadata(quantized, target)
     err.print(f"wrote {target} ({len(quantized.model_bytes) / 2**20:.2f} MiB)", markup=False)
     result: dict[str, Any] = {"path": str(target), "mode": mode}
     if accuracy is not None:

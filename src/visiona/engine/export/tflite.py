@@ -113,6 +113,7 @@ def export_tflite(
                 hint="export to ONNX instead (--format onnx), or loosen --atol/--rtol",
             )
     write_atomically(path, graph.model_bytes)
+    write_app_metadata(graph, path)
     return TfliteExportReport(
         path=path,
         size_bytes=len(graph.model_bytes),
@@ -142,6 +143,40 @@ def write_atomically(path: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     partial.replace(path)
+
+
+def app_metadata(graph: TfliteModel) -> dict[str, Any]:
+    """What a mobile app needs beside the file: tensors, class names, preprocessing.
+
+    The same facts as the file's ``visiona`` metadata entry, flattened for apps that read a
+    JSON asset rather than the flatbuffer.
+    """
+    from visiona.ops.preprocess import resize_rule
+
+    pre = graph.weights.preprocessing
+    height, width = pre.input_size
+    return {
+        "format": "visiona.tflite/1",
+        "task": graph.weights.task,
+        "architecture": graph.architecture,
+        "quantization": graph.quantization or "float32",
+        "input": {"name": "pixels", "shape": [1, height, width, 3], "dtype": "uint8",
+                  "layout": "NHWC RGB 0-255, resized as 'resize' says; normalised inside"},
+        "output": {"name": "logits", "shape": [1, graph.weights.num_classes],
+                   "dtype": "float32", "apply": "softmax for probabilities"},
+        "class_names": list(graph.weights.class_names),
+        "mean": list(pre.mean),
+        "std": list(pre.std),
+        "resize": resize_rule(pre),
+        "license": graph.weights.license,
+    }  # fmt: skip
+
+
+def write_app_metadata(graph: TfliteModel, path: Path) -> Path:
+    """``MODEL.json`` beside ``MODEL.tflite`` (see :func:`app_metadata`), written atomically."""
+    target = path.with_suffix(".json")
+    write_atomically(target, (json.dumps(app_metadata(graph), indent=2) + "\n").encode())
+    return target
 
 
 def run_tflite(graph: TfliteModel, pixels: Any) -> np.ndarray:
