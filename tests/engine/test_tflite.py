@@ -177,3 +177,40 @@ def test_detectors_and_unconvertible_ops_name_the_problem_and_onnx() -> None:
     message = str(unsupported(detector, error))
     assert "unsupported op torch.ops.aten._fft_r2c.default" in message
     assert "--format onnx" in message
+
+
+def test_metadata_survives_constants_stored_after_the_flatbuffer(exported) -> None:
+    """ai-edge-quantizer writes constants after the flatbuffer (offset/size); re-adding the
+    metadata must keep them (EfficientNet-Lite0's INT8 file lost them once)."""
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_litert.interpreter import Interpreter
+
+    data = exported.read_bytes()
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(data, 0))
+    index = max(range(len(model.buffers)), key=lambda i: np.size(model.buffers[i].data))
+    moved = bytes(np.asarray(model.buffers[index].data, dtype=np.uint8))
+    buffer = model.buffers[index]
+    buffer.data, buffer.offset, buffer.size = None, 1, len(moved)
+
+    def pack() -> bytes:
+        builder = flatbuffers.Builder(1024)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+    start = (len(pack()) + 15) & ~15
+    buffer.offset = start
+    head = pack()
+    external = head + b"\0" * (start - len(head)) + moved
+    rewritten = with_metadata(external, METADATA_NAME, b"{}")
+    stored = schema.Model.GetRootAsModel(rewritten, 0)
+    assert all(stored.Buffers(i).Offset() <= 1 for i in range(stored.BuffersLength()))
+    pixels = np.full((1, 32, 32, 3), 200, dtype=np.uint8)
+    outputs = []
+    for content in (data, rewritten):
+        interpreter = Interpreter(model_content=content)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], pixels)
+        interpreter.invoke()
+        outputs.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
+    np.testing.assert_array_equal(outputs[0], outputs[1])

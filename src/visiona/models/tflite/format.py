@@ -112,12 +112,23 @@ def read_metadata(model_bytes: bytes) -> dict[str, bytes]:
 
 
 def with_metadata(model_bytes: bytes, name: str, content: bytes) -> bytes:
-    """A copy of a TFLite flatbuffer with the ``Metadata`` entry ``name`` set to ``content``."""
+    """A copy of a TFLite flatbuffer with the ``Metadata`` entry ``name`` set to ``content``.
+
+    Constant buffers stored after the flatbuffer (``offset``/``size``, as ai-edge-quantizer
+    writes them) are moved inline, so the copy is one self-contained flatbuffer.
+    """
     import flatbuffers
     import numpy as np
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(model_bytes, 0))
+    for stored in model.buffers or []:
+        # Large or quantized models keep constants after the flatbuffer (offset/size into the
+        # file); repacking moves the flatbuffer, so bring them inline (valid below 2 GB).
+        if stored.offset and stored.offset > 1:
+            end = stored.offset + stored.size
+            stored.data = np.frombuffer(model_bytes[stored.offset : end], dtype=np.uint8)
+            stored.offset, stored.size = 0, 0
     buffer = schema.BufferT()
     buffer.data = np.frombuffer(content, dtype=np.uint8)
     model.buffers.append(buffer)
