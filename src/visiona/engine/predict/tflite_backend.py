@@ -10,17 +10,14 @@ inputs shifted by 128; quantized outputs are dequantized.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from visiona.errors import UsageError
-from visiona.models.tflite.format import TfliteModel, require_litert
+from visiona.models.tflite.format import TfliteModel, native_stderr_silenced, require_litert
 
 if TYPE_CHECKING:
     import torch
@@ -33,30 +30,12 @@ def interpreter_for(model_bytes: bytes, threads: int | None = None) -> Any:
     from visiona.engine.predict.onnx_backend import available_cores
 
     litert = require_litert()
-    with _native_stderr_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+    with native_stderr_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
         interpreter = litert.Interpreter(
             model_content=model_bytes, num_threads=threads or available_cores()
         )
         interpreter.allocate_tensors()
     return interpreter
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Point file descriptor 2 at /dev/null while LiteRT's C++ code logs its start-up line."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no real stderr (embedded interpreters)
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as sink:
-            os.dup2(sink.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 class TfliteBackend:

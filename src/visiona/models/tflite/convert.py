@@ -23,6 +23,7 @@ from visiona.models.tflite.format import (
     TFLITE_EXTRA,
     TfliteModel,
     metadata_for,
+    native_stderr_silenced,
     with_metadata,
 )
 from visiona.tasks.base import get_task
@@ -43,7 +44,7 @@ class UnsupportedModelError(VisionaError):
 def require_litert_torch() -> Any:
     """Import ``litert_torch`` (the PyTorch → LiteRT converter) or name the extra."""
     try:
-        with _quiet():
+        with _quiet(), native_stderr_silenced():  # absl/oneDNN lines at import
             import litert_torch
     except ImportError:
         raise MissingDependencyError(

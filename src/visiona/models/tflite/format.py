@@ -15,7 +15,11 @@ resize rule, mean/std), ``visiona.resize``, ``visiona.task``... Any flatbuffer r
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,3 +148,22 @@ def with_metadata(model_bytes: bytes, name: str, content: bytes) -> bytes:
 
 def _text(value: bytes | str | None) -> str:
     return value.decode() if isinstance(value, bytes) else (value or "")
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null while native code logs start-up lines (absl, oneDNN,
+    "Created TensorFlow Lite XNNPACK delegate") that no setting turns off."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (embedded interpreters)
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
