@@ -90,6 +90,8 @@ def test_bad_requests_are_one_line_before_any_conversion(cli, checkpoint, tmp_pa
     assert again.code == 2 and "Traceback" not in again.err
     stray = cli("predict", "classify", tmp_path, "-m", checkpoint, "--mean", "0.5")
     assert stray.code == 2 and "foreign .tflite" in stray.err
+    pte_int8 = cli("export", checkpoint, "--format", "pte", "--int8", "dynamic")
+    assert pte_int8.code == 2 and "ExecuTorch export is float" in pte_int8.err
     typo = cli("export", checkpoint, "--format", "tflit")
     assert typo.code == 2 and "tflite" in typo.err
 

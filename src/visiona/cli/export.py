@@ -15,7 +15,7 @@ from visiona.errors import UsageError, VisionaError
 if TYPE_CHECKING:
     from visiona.models.load import LoadedModel
 
-FORMATS = ("onnx", "tflite")
+FORMATS = ("onnx", "tflite", "pte")
 
 
 def model_task(model: str, task: str | None) -> str:
@@ -56,7 +56,7 @@ def load_for_cli(
 
 def export(
     model: str = typer.Argument(..., help="Model name, checkpoint (runs/x/best) or .onnx file."),
-    format: str = typer.Option("onnx", "--format", "-f", help="Export format: onnx or tflite."),
+    format: str = typer.Option("onnx", "--format", "-f", help="onnx, tflite or pte (ExecuTorch)."),
     output: Path = typer.Option(
         None, "--output", "-o", help="Destination file (default: exports/MODEL.onnx|.tflite)."
     ),
@@ -111,12 +111,12 @@ def export(
         )
     err = stderr_console()
     loaded = load_for_cli(model, task, random_init, weights)
-    if format == "tflite":
+    if format in ("tflite", "pte"):
         from visiona.cli.export_tflite import export_tflite_cli
 
         options = {"verify_images": verify_images, "verify": not no_verify, "atol": atol}
         options.update(rtol=rtol, int8=int8, calibration=calibration, accuracy=accuracy_data)
-        return export_tflite_cli(loaded, output, as_json=as_json, **options)
+        return export_tflite_cli(loaded, output, as_json=as_json, format=format, **options)
     path = output or Path("exports") / f"{Path(loaded.architecture).name}.onnx"
     with err.status(f"exporting {loaded.architecture} to ONNX and verifying"):
         report = export_onnx(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from visiona.cli.output import stderr_console, stdout_console
+from visiona.errors import UsageError
 
 if TYPE_CHECKING:
     from visiona.models.load import LoadedModel
@@ -25,23 +26,34 @@ def export_tflite_cli(
     calibration: Path | None,
     accuracy: Path | None,
     as_json: bool,
+    format: str = "tflite",
 ) -> None:
-    """Convert, verify, write; then the INT8 copy and its accuracy change, if asked for."""
+    """Convert, verify, write; then the INT8 copy and its accuracy change, if asked for.
+
+    ``format`` ``pte`` writes an ExecuTorch program instead (float only).
+    """
     from visiona.engine.export.tflite import check_calibration, export_tflite
 
     if int8 == "static" and calibration is not None:
         check_calibration(calibration)  # before a conversion that takes tens of seconds
+    if format == "pte" and int8 is not None:
+        raise UsageError("--int8 is available for onnx and tflite; ExecuTorch export is float")
     err = stderr_console()
-    path = output or Path("exports") / f"{Path(loaded.architecture).name}.tflite"
-    with err.status(f"converting {loaded.architecture} to TFLite and verifying"):
-        report = export_tflite(
+    path = output or Path("exports") / f"{Path(loaded.architecture).name}.{format}"
+    runtime = "ExecuTorch" if format == "pte" else "LiteRT"
+    with err.status(f"converting {loaded.architecture} for {runtime} and verifying"):
+        if format == "pte":
+            from visiona.engine.export.executorch import export_pte as convert
+        else:
+            convert = export_tflite
+        report = convert(
             loaded, path, verify_images=verify_images, verify=verify, atol=atol, rtol=rtol
         )
     summary: dict[str, Any] = {"export": report.to_dict()}
     if report.verification is not None:
         check = report.verification
         err.print(
-            f"verified on {check.images} images with LiteRT: max |diff| {check.max_abs_diff:.2e} "
+            f"verified on {check.images} images with {runtime}: max |diff| {check.max_abs_diff:.2e} "
             f"(allowed {check.tolerance:.2e}), same top-1 on {check.top1_agreement:.0%}",
             markup=False,
         )

@@ -63,7 +63,7 @@ class TfliteExportReport:
         check = self.verification
         return {
             "path": str(self.path),
-            "format": "tflite",
+            "format": self.path.suffix.lstrip("."),
             "size_bytes": self.size_bytes,
             "seconds": round(self.seconds, 2),
             "converter": self.converter,
