@@ -96,6 +96,18 @@ def test_bad_requests_are_one_line_before_any_conversion(cli, checkpoint, tmp_pa
     assert typo.code == 2 and "tflite" in typo.err
 
 
+def test_without_the_runtime_the_error_names_the_extra(cli, tmp_path, monkeypatch) -> None:
+    import sys
+
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"\0" * 64)
+    images = make_colours(tmp_path / "colours", per_class=1, mislabelled=False)
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)  # import fails as if absent
+    result = cli("predict", "classify", images, "-m", model)
+    assert result.code == 1 and "visiona[tflite]" in result.err
+    assert "Traceback" not in result.err
+
+
 @litert
 def test_detector_export_names_the_problem_and_onnx(cli, tmp_path) -> None:
     result = cli(

@@ -46,7 +46,11 @@ def read_tflite(path: str | Path, foreign: ForeignPreprocessing | None = None) -
 
     Raises:
         WeightsError: Not a TFLite file, damaged metadata, or an input that is not an image.
+        MissingDependencyError: ai-edge-litert is not installed (names the extra).
     """
+    from visiona.models.tflite.format import require_litert
+
+    require_litert()  # a missing runtime is not a damaged file
     path = Path(path)
     data = path.read_bytes()
     try:
