@@ -70,7 +70,12 @@ def classify(
     from visiona.models.load import load_model
 
     err = stderr_console()
-    loaded = load_model(model, task="classify", console=err)
+    if model.endswith(".tflite"):  # a foreign file warns in one line
+        from visiona.cli.foreign import load_tflite_for_cli
+
+        loaded = load_tflite_for_cli(model, "classify", None, err)
+    else:
+        loaded = load_model(model, task="classify", console=err)
     from visiona.engine.evaluate.through_backend import through_backend
 
     loaded = through_backend(loaded, backend)  # .onnx/.tflite files run on their own runtime

@@ -30,9 +30,13 @@ def model_task(model: str, task: str | None) -> str:
 
         return read_onnx(Path(model).expanduser()).weights.task
     if model.endswith(".tflite") and Path(model).expanduser().is_file():
+        import warnings
+
         from visiona.models.tflite.read import read_tflite
 
-        return read_tflite(Path(model).expanduser()).weights.task
+        with warnings.catch_warnings():  # loading warns once, about a foreign file
+            warnings.simplefilter("ignore")
+            return read_tflite(Path(model).expanduser()).weights.task
     try:
         path = checkpoint_path(model)
         return read_checkpoint_info(path).weights.task if path else get_spec(model)[0].task
@@ -45,6 +49,10 @@ def load_for_cli(
 ) -> LoadedModel:
     from visiona.models.load import load_model
 
+    if model.endswith(".tflite"):  # a foreign file warns in one line
+        from visiona.cli.foreign import load_tflite_for_cli
+
+        return load_tflite_for_cli(model, model_task(model, task), None, stderr_console())
     return load_model(
         model,
         task=model_task(model, task),
@@ -84,12 +92,13 @@ def export(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON to stdout."),
 ) -> None:
-    """Export a model for fast inference (ONNX Runtime, or LiteRT on phones), checked against
-    PyTorch.
+    """Export a model for fast inference (ONNX Runtime; LiteRT or ExecuTorch on phones), checked
+    against PyTorch.
 
     The ONNX graph takes uint8 RGB pixels, resized as the embedded Weights record says, and
     normalises them itself; classifiers have a dynamic batch, torchvision detectors take one
-    image of any size per call. The TFLite file (classifiers) takes one (1, H, W, 3) uint8 image.
+    image of any size per call. TFLite and ExecuTorch (pte) files (classifiers) take one
+    (1, H, W, 3) uint8 image.
     Exit codes: 0 written, 1 verification failed (nothing written), 2 bad usage or a model the
     converter cannot handle.
     """

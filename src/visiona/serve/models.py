@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,7 +87,9 @@ def _build_predictor(source: str, task: str | None, pretrained: bool) -> tuple[A
             if not path.is_file():
                 raise InputNotFoundError(f"model file not found: {source!r}")
             reader = read_tflite if path.suffix.lower() == ".tflite" else read_onnx
-            task = reader(path).weights.task
+            with warnings.catch_warnings():  # loading warns once, about a foreign .tflite
+                warnings.simplefilter("ignore")
+                task = reader(path).weights.task
         elif checkpoint is not None:
             task = read_checkpoint_info(checkpoint).weights.task
         else:
