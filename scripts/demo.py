@@ -70,7 +70,7 @@ def main() -> None:
     run_dir = runs / "classify" / "digits-cnn"
     visiona(
         "evaluate", "classify", "--model", str(run_dir / "best"), "--data", str(digits / "test"),
-        "--out", str(run_dir / "eval-test"),
+        "--output", str(run_dir / "eval-test"),
     )  # fmt: skip
     metrics = json.loads((run_dir / "eval-test" / "metrics.json").read_text())
     accuracy = float(metrics["accuracy"])

@@ -2,63 +2,49 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
-_real_getaddrinfo = socket.getaddrinfo
+from net_guard import sitecustomize as net_guard
+from tests_support import OFFLINE_ENV, REMOVED_ENV, requirement_setup, subprocess_env
+
+# The guard is process-wide from here on, before any fixture (module- and session-scoped ones
+# included) runs; every subprocess gets it too through tests_support.subprocess_env(). As a
+# second line, the session's own environment carries the guard and the offline flag, so even a
+# child started some other way (multiprocessing's spawn, a library's helper process) has them.
+net_guard.install()
+os.environ.update(subprocess_env())
+for _name in REMOVED_ENV:
+    os.environ.pop(_name, None)
 
 
-def _is_loopback(host: object) -> bool:
-    if not isinstance(host, str):
-        return False
-    if host in ("localhost", ""):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "requires(modules=(), packaged=()): needs these modules / packaged model files; "
+        "skips when missing, fails when CI is set",
+    )
 
 
-def _guarded_connect(self: socket.socket, address: object) -> object:
-    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
-        raise ConnectionRefusedError(f"network blocked in tests: {address}")
-    return _real_connect(self, address)
-
-
-def _guarded_connect_ex(self: socket.socket, address: object) -> object:
-    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
-        raise ConnectionRefusedError(f"network blocked in tests: {address}")
-    return _real_connect_ex(self, address)
-
-
-def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
-    if host is not None and not _is_loopback(
-        host if not isinstance(host, bytes) else host.decode()
-    ):
-        raise socket.gaierror(socket.EAI_NONAME, f"name resolution blocked in tests: {host}")
-    return _real_getaddrinfo(host, *args, **kwargs)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    requirement_setup(item)
 
 
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Block non-loopback network and give every test an empty visiona cache."""
-    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
-    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+    """Give every test an empty visiona cache and the offline environment (the socket guard is
+    installed process-wide above)."""
     monkeypatch.setenv("VISIONA_HOME", str(tmp_path_factory.mktemp("visiona_home")))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))
     monkeypatch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.delenv("VISIONA_OFFLINE", raising=False)
-    monkeypatch.delenv("HF_ENDPOINT", raising=False)
-    monkeypatch.delenv("VISIONA_MAX_PIXELS", raising=False)
+    for name, value in OFFLINE_ENV.items():
+        monkeypatch.setenv(name, value)
+    for name in REMOVED_ENV:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
@@ -151,3 +137,53 @@ def http_server():
     server = LoopbackServer()
     yield server
     server.close()
+
+
+class NetworkLog:
+    """Every name lookup and connection attempt made in this process while a test runs."""
+
+    def __init__(self) -> None:
+        self.lookups: list[str] = []
+        self.connects: list[tuple[str, int]] = []
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import socket
+
+        guarded_lookup = socket.getaddrinfo
+        guarded_connect = socket.socket.connect
+        guarded_connect_ex = socket.socket.connect_ex
+
+        def getaddrinfo(host, *args, **kwargs):
+            self.lookups.append(host.decode() if isinstance(host, bytes) else str(host))
+            return guarded_lookup(host, *args, **kwargs)
+
+        def connect(sock, address):
+            self.connects.append(tuple(address[:2]))
+            return guarded_connect(sock, address)
+
+        def connect_ex(sock, address):
+            self.connects.append(tuple(address[:2]))
+            return guarded_connect_ex(sock, address)
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+        monkeypatch.setattr(socket.socket, "connect", connect)
+        monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
+@pytest.fixture
+def network_log(monkeypatch: pytest.MonkeyPatch) -> NetworkLog:
+    """Count lookups and connects (behind the guard): fail-fast is checked by what happens."""
+    log = NetworkLog()
+    log.install(monkeypatch)
+    return log
+
+
+@pytest.fixture
+def refused_url() -> str:
+    """An http URL on 127.0.0.1 where nothing listens: connecting is refused at once."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

@@ -1,4 +1,4 @@
-"""Real photos and skip markers shared by the face, pose and matting tests.
+"""Real photos and requirement markers shared by the face, pose and matting tests.
 
 skimage's astronaut (Eileen Collins: one face, one person), chelsea (a cat, no human face) and
 lfw_subset (100 face / 100 non-face 25×25 crops) ship inside scikit-image, so these run offline.
@@ -7,35 +7,23 @@ lfw_subset (100 face / 100 non-face 25×25 crops) ship inside scikit-image, so t
 from __future__ import annotations
 
 import functools
-import importlib.util
 
 import numpy as np
 import pytest
 from PIL import Image, ImageEnhance, ImageOps
-
-from visiona.models.packaged import INSTALL_COMMANDS, PACKAGED_WEIGHTS
 
 # Hand-checked box around the astronaut's head (hair to chin) in the 512×512 photo.
 ASTRONAUT_HEAD = (165.0, 55.0, 280.0, 185.0)
 
 
 def needs(*modules: str) -> pytest.MarkDecorator:
-    """Skip (naming the install command) unless every module is importable."""
-    missing = [m for m in modules if importlib.util.find_spec(m) is None]
-    reason = "; ".join(
-        f"{m} missing: {INSTALL_COMMANDS.get(m, 'pip install ' + m)}" for m in missing
-    )
-    return pytest.mark.skipif(bool(missing), reason=reason)
+    """Needs every module importable: skip (naming the install command), or fail under ``CI``."""
+    return pytest.mark.requires(modules=modules)
 
 
 def needs_packaged(name: str) -> pytest.MarkDecorator:
-    """Skip unless the packaged model file ``name`` is installed (e.g. the npm pose models)."""
-    from visiona.weights.resolve import find_local
-
-    found = find_local(PACKAGED_WEIGHTS[name]) is not None
-    return pytest.mark.skipif(
-        not found, reason=f"{name} not installed: run `make perception-packages`"
-    )
+    """Needs the packaged model file ``name`` (e.g. the npm pose models): skip, or fail in CI."""
+    return pytest.mark.requires(packaged=(name,))
 
 
 @functools.cache

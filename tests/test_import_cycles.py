@@ -115,7 +115,8 @@ def test_no_import_cycles_in_visiona() -> None:
 
 # Layers, lowest first: a module may import its own layer and those below, never above.
 LAYERS = [
-    ("visiona.errors", "visiona.registry", "visiona.ops", "visiona.io", "visiona.results"),
+    ("visiona.errors", "visiona.registry", "visiona.defaults", "visiona.progress", "visiona.quiet"),
+    ("visiona.ops", "visiona.io", "visiona.results"),
     ("visiona.weights",),
     ("visiona.data", "visiona.tasks"),
     ("visiona.metrics", "visiona.viz"),

@@ -8,6 +8,27 @@ Anything else escaping is a bug in visiona and keeps its traceback.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The exit codes of every ``visiona`` command (the table in README.md "Exit codes").
+
+    Each error class carries its code as :attr:`VisionaError.exit_code`; commands that finish
+    with some inputs failed exit with :attr:`INPUTS_FAILED` themselves.
+    """
+
+    OK = 0
+    """Everything asked for was done."""
+    INPUTS_FAILED = 1
+    """Some inputs failed (each reported on one line), a check said no, or another error."""
+    USAGE = 2
+    """Bad usage: unknown option, model, task or other name; missing path; bad value."""
+    NOT_AVAILABLE_OFFLINE = 3
+    """Weights (or a packaged data set) are not on this machine and cannot be fetched."""
+    INTERRUPTED = 130
+    """Ctrl-C (SIGINT): stopped cleanly, what was finished is kept."""
+
 
 class VisionaError(Exception):
     """Base class for errors caused by user input or the environment, not by a bug.
@@ -17,7 +38,7 @@ class VisionaError(Exception):
         hint: Optional extra lines (how to fix it), each printed indented under the message.
     """
 
-    exit_code: int = 1
+    exit_code: int = ExitCode.INPUTS_FAILED
 
     def __init__(self, message: str, hint: str | list[str] | None = None) -> None:
         super().__init__(message)
@@ -36,7 +57,7 @@ class VisionaError(Exception):
 class UsageError(VisionaError):
     """The command was asked for something that cannot exist (exit code 2, like a bad option)."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class UnknownNameError(UsageError):
@@ -68,7 +89,9 @@ class WeightsError(VisionaError):
 
 
 class WeightsUnavailableError(WeightsError):
-    """Weights are not on disk and cannot be fetched (offline, 404, ...)."""
+    """Weights are not on disk and cannot be fetched (offline, 404, ...): exit code 3."""
+
+    exit_code = ExitCode.NOT_AVAILABLE_OFFLINE
 
 
 class ChecksumError(WeightsError):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
 
 import pytest
 
+from tests_support import subprocess_env
 from visiona.cli.app import main
 
 
@@ -36,7 +36,7 @@ def cli(capsys: pytest.CaptureFixture[str]):
 @pytest.fixture
 def cli_process():
     def run(*args: str, env: dict[str, str] | None = None) -> CliResult:
-        merged = {**os.environ, "COLUMNS": "200", **(env or {})}
+        merged = subprocess_env({"COLUMNS": "200", **(env or {})})
         done = subprocess.run(
             [sys.executable, "-m", "visiona", *map(str, args)],
             capture_output=True, text=True, env=merged, timeout=300,

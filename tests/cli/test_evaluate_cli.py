@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from colour_model import CLASSES, colour_checkpoint, make_colours, write_image
+from tests_support import subprocess_env
 from visiona.data.folder import scan_folder, stratified_split
 
 
@@ -63,7 +64,7 @@ def test_json_top_k_tta_and_default_folder_for_other_checkpoints(
     monkeypatch.chdir(tmp_path)
     result = cli(
         "evaluate", "classify", "-m", checkpoint, "-d", colours, "--json",
-        "--top-k", "1", "--top-k", "2", "--top-k", "5", "--tta", "--batch-size", "4",
+        "--top-k", "1,2", "--top-k", "5", "--tta", "--batch-size", "4",
     )  # fmt: skip
     assert result.code == 0, result.err
     report = json.loads(result.out)
@@ -146,7 +147,7 @@ def test_explicit_split_folders(cli, run_dir, tmp_path) -> None:
 
 def test_usage_errors(cli, run_dir, colours, tmp_path) -> None:
     inside = cli("evaluate", "classify", "-m", run_dir / "best", "-d", colours,
-                 "--out", colours / "eval")  # fmt: skip
+                 "-o", colours / "eval")  # fmt: skip
     assert inside.code == 2 and "inside the dataset" in inside.err
     subset = cli("evaluate", "classify", "-m", run_dir / "best", "-d", colours, "--subset", "x")
     assert subset.code == 2 and "unknown subset 'x'" in subset.err
@@ -166,6 +167,12 @@ def test_help_lists_options_without_importing_torch() -> None:
         "assert '--subset' in result.output and '--top-k' in result.output\n"
         "print(sorted(m for m in ('torch', 'numpy', 'matplotlib') if m in sys.modules))\n"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(),
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

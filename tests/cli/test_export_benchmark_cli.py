@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("onnxruntime")
-
 from colour_model import colour_checkpoint, make_colours
+from tests_support import require_module
+
+require_module("onnxruntime")
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def test_export_then_predict_with_the_onnx_file(cli, checkpoint, tmp_path) -> No
     assert result.code == 0, result.err
     report = json.loads(result.out)["export"]
     assert report["verification"]["passed"] and report["verification"]["images"] == 8
-    assert "verified on 8 images" in result.err and f"wrote {out}" in result.err
+    assert "verified against PyTorch on 8 images" in result.err and f"wrote {out}" in result.err
     by_onnx = cli("predict", "classify", data, "--model", out, "--json", "-k", "2")
     by_torch = cli("predict", "classify", data, "--model", checkpoint, "--json", "-k", "2")
     assert by_onnx.code == 0 and by_torch.code == 0, by_onnx.err

@@ -54,10 +54,12 @@ def test_save_writes_overlays_without_touching_inputs(cli, photos, tmp_path) -> 
     )
     assert result.code == 0, result.err
     saved = sorted(p.name for p in out.iterdir())
-    assert saved == ["chelsea.jpg", "coffee.jpg"]
-    assert Image.open(out / "chelsea.jpg").size == (451, 300)
-    assert str(out / "chelsea.jpg") in result.err  # listed at the end of the run
+    assert saved == ["chelsea_classify.jpg", "coffee_classify.jpg"]  # the task in the name
+    assert Image.open(out / "chelsea_classify.jpg").size == (451, 300)
+    assert str(out / "chelsea_classify.jpg") in result.err  # listed at the end of the run
     assert _fingerprint(photos["chelsea"].parent) == before
+    again = cli("predict", "classify", photos["chelsea"], "--save", out)
+    assert again.code == 0 and (out / "chelsea_classify-2.jpg").is_file()  # nothing overwritten
 
 
 def test_save_into_the_input_folder_is_refused(cli, photos) -> None:
@@ -146,7 +148,7 @@ def test_usage_errors_exit_2_with_one_line(cli, tmp_path, photos) -> None:
 def test_missing_weights_offline_is_one_actionable_error(cli_process, photos) -> None:
     result = cli_process("predict", "classify", photos["coffee"], "-m", "resnet18",
                          env={"VISIONA_OFFLINE": "1"})  # fmt: skip
-    assert result.code == 1
+    assert result.code == 3  # README exit codes: not available offline
     assert result.err.startswith("error: weights for 'resnet18.imagenet1k_v1' are not available")
     assert "visiona weights pull resnet18.imagenet1k_v1" in result.err
     assert "Traceback" not in result.err

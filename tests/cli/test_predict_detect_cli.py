@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests_support import subprocess_env
 from visiona.cli.predict import _detection_task
 
 
@@ -95,11 +96,14 @@ def test_table_and_overlays(cli, small_images, detector_checkpoint, tmp_path) ->
     assert result.code == 0, result.err
     assert "objects" in result.out and "img1.png" in result.out
     assert "square ×" in result.out or "circle ×" in result.out
-    assert sorted(p.name for p in out.iterdir()) == ["img0.png", "img1.png", "img2.png"]
-    overlay = Image.open(out / "img0.png")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "img0_detect.png", "img1_detect.png", "img2_detect.png",
+    ]  # fmt: skip
+    overlay = Image.open(out / "img0_detect.png")
     assert overlay.size == (48, 40)
     assert overlay.tobytes() != Image.open(small_images[0]).convert("RGB").tobytes()
-    assert str(out / "img0.png") in result.err
+    assert str(out / "img0_detect.png") in result.err
+    assert "predicting: 3/3" in result.err  # not a terminal: progress as plain lines
     assert _fingerprint(folder) == before
 
 
@@ -154,6 +158,12 @@ def test_detect_help_imports_no_heavy_library() -> None:
         "try:\n    cli.main(['predict', 'detect', '--help'])\nexcept SystemExit:\n    pass\n"
         "print('HEAVY=' + ','.join(m for m in ('torch', 'numpy', 'PIL') if m in sys.modules))"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(),
+    )
     assert done.returncode == 0, done.stderr
     assert "--max-det" in done.stdout and done.stdout.strip().splitlines()[-1] == "HEAVY="

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
+from tests_support import require_module
 
-pytest.importorskip("fastapi", reason="the serve extra is not installed")
+require_module("fastapi", "pip install -e '.[serve]'")
 
 
 def test_url_sources_are_refused(cli):

@@ -10,12 +10,7 @@ import pytest
 from colour_model import colour_checkpoint, make_colours
 from tflite_support import foreign_copy
 
-litert = pytest.mark.skipif(
-    not all(
-        __import__("importlib").util.find_spec(name) for name in ("litert_torch", "ai_edge_litert")
-    ),
-    reason='needs the tflite extra: pip install "visiona[tflite]"',
-)
+litert = pytest.mark.requires(modules=("litert_torch", "ai_edge_litert", "ai_edge_quantizer"))
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests_support import write_colour_folder
+from tests_support import subprocess_env, write_colour_folder
 
 
 def test_train_then_predict_and_evaluate_the_checkpoint(cli, tmp_path) -> None:
@@ -20,10 +19,13 @@ def test_train_then_predict_and_evaluate_the_checkpoint(cli, tmp_path) -> None:
     runs = tmp_path / "runs"
     result = cli("train", "classify", "--data", data, "--epochs", "2", "--project", runs,
                  "--arch-opt", "blocks=2", "--arch-opt", "width=4", "--arch-opt", "image_size=16",
-                 "--name", "colours", "--batch-size", "8")  # fmt: skip
+                 "--name", "colours", "--batch-size", "8", "--json")  # fmt: skip
     assert result.code == 0, result.err
     run = runs / "classify" / "colours"
     assert f"run folder: {run}" in result.err and "curves.png" in result.err
+    summary = json.loads(result.out)
+    assert summary["run_dir"] == str(run) and summary["task"] == "classify"
+    assert Path(summary["best_checkpoint"]).is_file() and "val/acc" in summary["best_metrics"]
     predicted = cli("predict", "classify", data / "red" / "0.png", "-m", run / "best", "--json")
     assert predicted.code == 0
     assert {e["label"] for e in json.loads(predicted.out)[0]["top"]} == {"blue", "green", "red"}
@@ -88,7 +90,9 @@ def test_ctrl_c_leaves_a_resumable_run(tmp_path) -> None:
     command = [sys.executable, "-m", "visiona", "train", "classify", "--data", str(data),
                "--epochs", "200", "--project", str(tmp_path / "runs"), "--name", "long",
                "--batch-size", "8"]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env()
+    )
     deadline = time.monotonic() + 120
     while not (run / "last.json").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -103,7 +107,7 @@ def test_ctrl_c_leaves_a_resumable_run(tmp_path) -> None:
     resumed = subprocess.run(
         [sys.executable, "-m", "visiona", "train", "classify", "--resume", str(run),
          "--epochs", str(saved_epoch + 1)],
-        capture_output=True, text=True, timeout=300, env={**os.environ},
+        capture_output=True, text=True, timeout=300, env=subprocess_env(),
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads((run / "last.json").read_text())["epoch"] == saved_epoch + 1

@@ -47,7 +47,7 @@ def test_train_detect_writes_a_run_that_predict_uses(trained, shapes, cli) -> No
 def test_evaluate_detect_reports_coco_metrics_and_writes_plots(trained, shapes, cli, tmp_path):
     run, _ = trained
     out = tmp_path / "eval"
-    result = cli("evaluate", "detect", "-m", run / "best", "-d", shapes, "--out", out, "--json")
+    result = cli("evaluate", "detect", "-m", run / "best", "-d", shapes, "-o", out, "--json")
     assert result.code == 0, result.err
     report = json.loads(result.out)
     best = json.loads((run / "best.json").read_text())["metrics"]
@@ -88,10 +88,13 @@ def test_detection_bad_input_exits_2_with_one_line(trained, shapes, cli, tmp_pat
         (("train", "detect", "--data", tmp_path / "missing", "--project", tmp_path), "missing"),
         (("train", "detect", "--data", shapes, "-m", "cnn", "--project", tmp_path), "classify"),
         (("train", "classify", "--resume", run), "'detect' run"),
-        (("evaluate", "detect", "-m", run / "best", "-d", colours), ""),
+        (("evaluate", "detect", "-m", run / "best", "-d", colours), "cannot tell the label format"),
         (("evaluate", "detect", "-m", run / "best", "-d", shapes, "--subset", "nope"), "subset"),
         (("evaluate", "detect", "-m", "cnn", "-d", shapes), "evaluate classify"),
-        (("evaluate", "detect", "-m", run / "best", "-d", shapes, "--out", shapes / "x"), "inside"),
+        (
+            ("evaluate", "detect", "-m", run / "best", "-d", shapes, "--output", shapes / "x"),
+            "inside",
+        ),
     ]
     for args, expected in cases:
         result = cli(*args)

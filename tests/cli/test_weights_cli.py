@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import torch
 from safetensors.torch import save_file
@@ -28,12 +29,26 @@ def test_list_filters_by_glob_and_rejects_no_match(cli) -> None:
     assert missing.code == 2 and "no model matches" in missing.err
 
 
+def test_list_shows_timm_rows_with_the_same_columns(cli) -> None:
+    curated = json.loads(cli("weights", "list", "resnet18*", "--json").out)
+    timm_only = cli("weights", "list", "resnet18*", "--source", "timm", "--json")
+    assert timm_only.code == 0, timm_only.err
+    rows = json.loads(timm_only.out)
+    names = {row["model"] for row in rows}
+    assert "timm/resnet18.a1_in1k" in names and all(n.startswith("timm/") for n in names)
+    assert {tuple(row) for row in rows} == {tuple(curated[0])}  # same columns
+    both = json.loads(cli("weights", "list", "resnet18.*", "--all", "--json").out)
+    assert {"resnet18.imagenet1k_v1", "timm/resnet18.tv_in1k"} <= {row["model"] for row in both}
+    table = cli("weights", "list", "timm/resnet18.a1*", "--source", "timm,torchvision")
+    assert table.code == 0 and "hf:timm/resnet18.a1_in1k" in table.out
+
+
 def test_pull_from_package_and_offline_failure(cli, monkeypatch) -> None:
     result = cli("weights", "pull", "efficientnet_lite0")
     assert result.code == 0 and "(package)" in result.out
     monkeypatch.setenv("VISIONA_OFFLINE", "1")
     offline = cli("weights", "pull", "resnet18")
-    assert offline.code == 1 and "not available offline" in offline.err
+    assert offline.code == 3 and "not available offline" in offline.err  # README exit codes
 
 
 def test_pull_downloads_from_the_catalogue_url(cli, http_server, tmp_path, monkeypatch) -> None:

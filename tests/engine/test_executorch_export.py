@@ -6,15 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("executorch.runtime")
-
 import torch
 
 from colour_model import CLASSES, colour_checkpoint, make_colours
+from tests_support import require_module
 from visiona.engine.export.executorch import export_pte, read_pte_metadata, run_pte
 from visiona.models.load import load_model
 from visiona.ops.preprocess import normalize
+
+require_module("executorch.runtime", "scripts/install_tflite_packages.sh (executorch, --no-deps)")
 
 
 @pytest.mark.slow

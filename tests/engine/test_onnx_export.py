@@ -5,15 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
-
-pytest.importorskip("onnxruntime")
-
 import onnx
+import pytest
 import torch
 from PIL import Image
 
 from colour_model import CLASSES, colour_checkpoint, make_colours
+from tests_support import require_module
 from visiona.engine.export.onnx import (
     ExportVerificationError,
     export_onnx,
@@ -26,6 +24,8 @@ from visiona.errors import UsageError, WeightsError
 from visiona.models.load import load_model
 from visiona.models.onnx.format import INPUT_NAME
 from visiona.models.onnx.read import read_onnx
+
+require_module("onnxruntime")
 
 
 @pytest.fixture
@@ -186,6 +186,15 @@ def test_detector_export_boxes_match_torch(tmp_path, photos) -> None:
     path = tmp_path / "det.onnx"
     report = export_onnx(model, path, verify_images=list(photos.values()))
     assert report.verification.passed and report.exporter == "torchscript"
+    compared = report.verification.detections  # what was compared, not a "top-1"
+    assert compared is not None and compared.matched == compared.total > 0
+    assert compared.max_box_diff <= report.verification.tolerance
+    assert 0 <= compared.max_score_diff <= report.verification.tolerance
+    line = report.verification.describe()
+    assert (
+        f"{compared.total} of {compared.total} detections matched" in line and "top-1" not in line
+    )
+    assert report.to_dict()["verification"]["detections"]["matched"] == compared.matched
     graph = read_onnx(path)
     assert not graph.batched and graph.outputs == ("boxes", "labels", "scores")
     dims = onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import onnx
 import pytest
 
-pytest.importorskip("onnxruntime")
-
-import onnx
-
 from colour_model import colour_checkpoint, make_colours
+from tests_support import require_module
 from visiona.engine.benchmark import benchmark, count_gflops, measure_peak_gflops
 from visiona.engine.export.quantize import accuracy_change, quantize
 from visiona.errors import UsageError
 from visiona.models.load import load_model
 from visiona.models.onnx.convert import to_onnx
+
+require_module("onnxruntime")
 
 
 @pytest.fixture

@@ -12,13 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-pytest.importorskip("litert_torch")
-pytest.importorskip("ai_edge_litert")
-
 import torch
 
 from colour_model import CLASSES, colour_checkpoint, make_colours
+from tests_support import require_module
 from tflite_support import foreign_copy
 from visiona.engine.export.onnx import ExportVerificationError
 from visiona.engine.export.tflite import export_tflite, quantize_tflite, tflite_accuracy_change
@@ -32,6 +29,11 @@ from visiona.models.tflite.read import (
     UnknownPreprocessingWarning,
     read_tflite,
 )
+
+TFLITE = 'pip install "visiona[tflite]" (or scripts/install_tflite_packages.sh)'
+require_module("litert_torch", TFLITE)
+require_module("ai_edge_litert", TFLITE)
+require_module("ai_edge_quantizer", TFLITE)
 
 pytestmark = pytest.mark.slow
 

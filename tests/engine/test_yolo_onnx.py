@@ -10,17 +10,17 @@ import io
 from pathlib import Path
 
 import numpy as np
-import pytest
-
-pytest.importorskip("onnxruntime")
-
 import onnx
+import pytest
 import torch
 from PIL import Image
 
+from tests_support import require_module
 from visiona.engine.predict.predictor import Predictor
 from visiona.errors import UsageError
 from visiona.models.load import load_model
+
+require_module("onnxruntime")
 
 NAMES = {0: "cat", 1: "dog"}
 

@@ -68,10 +68,32 @@ def test_detection_confusion(tmp_path) -> None:
         plot_detection_confusion(bad, tmp_path / "bad.png")
 
 
-def test_plots_without_data_say_so(tmp_path) -> None:
+def test_plots_without_data_say_so(tmp_path, monkeypatch) -> None:
+    from visiona.viz import detection_plots
+
+    drawn: dict[str, tuple[list[str], int]] = {}
+    real_save = detection_plots._save
+
+    def save(figure, path):  # read the figure's own text and curves as it is saved
+        texts = [t.get_text() for t in figure.findobj(lambda a: hasattr(a, "get_text"))]
+        curves = sum(len(axes.lines) + len(axes.images) for axes in figure.axes)
+        drawn[Path(path).name] = (texts, curves)
+        return real_save(figure, path)
+
+    monkeypatch.setattr(detection_plots, "_save", save)
     names = ["a", "b"]
     empty = evaluate_detections(
         [Detections(np.zeros((0, 4)), [], [], names)], [GroundTruth(np.zeros((0, 4)), [])], names
     )
     assert png_size(plot_pr_curves(empty, tmp_path / "pr.png"))
     assert png_size(plot_detection_confusion(empty, tmp_path / "cm.png"))
+    pr_texts, pr_curves = drawn["pr.png"]
+    assert "no ground-truth objects" in pr_texts and pr_curves == 0
+    cm_texts, cm_curves = drawn["cm.png"]
+    assert "no objects and no predictions" in cm_texts and cm_curves == 0
+    # The message is in the pixels too: grey text in the middle of an otherwise white plot.
+    with Image.open(tmp_path / "pr.png") as image:
+        gray = np.asarray(image.convert("L"))
+    height, width = gray.shape
+    middle = gray[height // 3 : 2 * height // 3, width // 4 : 3 * width // 4]
+    assert 0.001 < (middle < 200).mean() < 0.2

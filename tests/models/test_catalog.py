@@ -87,6 +87,7 @@ def test_list_specs_by_source_and_glob() -> None:
         "keypointrcnn_small",
         "maskrcnn_small",
         "test_classifier",
+        "test_gated_classifier",
     ]
     with pytest.raises(UnknownNameError, match="unknown model source"):
         list_specs("*", ["keras"])

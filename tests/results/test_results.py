@@ -120,3 +120,24 @@ def test_rle_round_trip_and_coco_convention() -> None:
     rle = mask_to_rle(mask)
     assert rle == {"size": [2, 2], "counts": [0, 2, 1, 1]}  # column-major, zeros first
     assert np.array_equal(rle_to_mask(rle), mask)
+
+
+def _white_pixels(drawn: np.ndarray) -> int:
+    return int((drawn > 200).all(axis=-1).sum())
+
+
+@pytest.mark.parametrize("corner", [(0, 0), (110, 110), (120, 2)])
+def test_labels_near_the_border_stay_inside_the_image(corner: tuple[int, int]) -> None:
+    """A label is moved inside the image, never cut off at the right or bottom border."""
+    black = np.zeros((128, 128, 3), np.uint8)
+    x, y = corner
+    detections = Detections(
+        xyxy=[[x, y, min(x + 8, 127), min(y + 8, 127)]], scores=[0.99], class_ids=[2],
+        names=["circle", "square", "a long triangle label"],
+    )  # fmt: skip
+    drawn = detections.draw(black)
+    reference = Detections(
+        xyxy=[[0, 0, 8, 8]], scores=[0.99], class_ids=[2], names=detections.names
+    ).draw(black)
+    text = _white_pixels(reference)
+    assert text > 50 and _white_pixels(drawn) == text  # the whole text is in the picture

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("fastapi", reason="the serve extra is not installed (pip install .[serve])")
-pytest.importorskip("httpx", reason="the serve extra is not installed (pip install .[serve])")
+from tests_support import require_module
 
-from serve_support import start_server
+SERVE_INSTALL = "pip install -e '.[serve]'"
+
+require_module("fastapi", SERVE_INSTALL)
+require_module("httpx", SERVE_INSTALL)
+
+from serve_support import start_server  # noqa: E402 - needs httpx, checked above
 
 
 @pytest.fixture(scope="module")

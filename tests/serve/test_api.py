@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import io
+import os
+from pathlib import Path
 
 import httpx
 import numpy as np
 from PIL import Image
 
+from serve_support import wait_for
+from tests_support import NET_GUARD
 from visiona.client import Client, ServerError
 from visiona.results.classification import Classification
 from visiona.results.detections import Detections
@@ -28,6 +32,11 @@ def test_models_lists_task_classes_size_and_version(server):
     assert clf["task"] == "classify" and clf["input_size"] == [32, 32]
     assert len(clf["classes"]) == 10 and clf["version"] == 1 and clf["backend"]
     assert models["det"]["task"] == "detect" and "conf" in models["det"]["options"]
+    from visiona import defaults  # the CLI's defaults, so CLI, server and page agree
+
+    assert models["det"]["option_defaults"]["conf"] == defaults.DETECT_CONF
+    assert models["det"]["option_defaults"]["iou"] == defaults.DETECT_IOU
+    assert clf["option_defaults"] == {"top_k": defaults.TOP_K}
 
 
 def test_predict_multipart_json_and_raw_body_agree(server):
@@ -139,24 +148,38 @@ def test_management_needs_token_and_keeps_old_model_on_failure(server, tmp_path)
 def test_not_ready_while_a_model_loads(server):
     import threading
 
-    done = threading.Event()
-
+    # test_gated_classifier's load waits until the test opens the gate: the server is held in
+    # its "loading" state for exactly as long as the test needs, no race with the load's speed.
     def load() -> None:
         with Client(server.url, token=server.token) as client:
-            client.load("lite0", "efficientnet_lite0")
-        done.set()
+            client.load("gated", "test_gated_classifier", pretrained=False)
 
+    server.gate.close("load")
     thread = threading.Thread(target=load)
     thread.start()
-    seen = set()
-    while not done.is_set():
-        seen.add(httpx.get(f"{server.url}/v2/health/ready").status_code)
-    thread.join()
-    assert 503 in seen  # loading a real EfficientNet takes far longer than one poll
+    try:
+        wait_for(lambda: server.gate.waiting("load"), "the model load to start")
+        ready = httpx.get(f"{server.url}/v2/health/ready")
+        assert ready.status_code == 503 and ready.json()["ready"] is False
+        assert httpx.get(f"{server.url}/v2/health/live").status_code == 200
+    finally:
+        server.gate.open("load")
+        thread.join()
     assert httpx.get(f"{server.url}/v2/health/ready").status_code == 200
-    assert httpx.get(f"{server.url}/v2/health/live").status_code == 200
     with Client(server.url, token=server.token) as client:
-        client.unload("lite0")
+        assert "gated" in {m["name"] for m in client.models()}
+        client.unload("gated")
+
+
+def test_server_process_is_offline_and_network_guarded(server):
+    """The module-scoped server starts before any per-test fixture: it still gets the offline
+    environment and the socket guard (tests/net_guard on its PYTHONPATH)."""
+    environ = Path(f"/proc/{server.process.pid}/environ").read_bytes().split(b"\0")
+    env = dict(entry.decode().split("=", 1) for entry in environ if b"=" in entry)
+    assert env["HF_HUB_OFFLINE"] == "1"
+    assert str(NET_GUARD) == env["PYTHONPATH"].split(os.pathsep)[0]
+    assert "VISIONA_OFFLINE" not in env and "HF_ENDPOINT" not in env
+    assert Path(env["TORCH_HOME"]).is_relative_to(Path(env["VISIONA_HOME"]))
 
 
 def test_an_exported_onnx_file_serves_like_the_checkpoint(server, tmp_path):

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PIL import Image
 
+from tests_support import require_browser, require_module
+
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-if not CHROMIUM.exists():  # pragma: no cover - depends on the machine
-    pytest.skip(
-        "Debian chromium is absent at /usr/bin/chromium (apt-get install -y chromium)",
-        allow_module_level=True,
-    )
+sync_api = require_module("playwright.sync_api", "pip install -e '.[dev]'")
+CHROMIUM = require_browser()
 
 FLAGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--no-sandbox"]
 

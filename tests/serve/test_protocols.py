@@ -12,8 +12,10 @@ import pytest
 from PIL import Image
 
 from serve_support import start_server
+from tests_support import require_module
 
-httpclient = pytest.importorskip("tritonclient.http", reason="pip install 'tritonclient[http]'")
+DEV_INSTALL = "pip install -e '.[dev]'"
+httpclient = require_module("tritonclient.http", DEV_INSTALL)
 from tritonclient.utils import InferenceServerException  # noqa: E402
 
 
@@ -222,7 +224,7 @@ def test_tf_serving_model_status_metadata_and_openapi(server):
     missing = httpx.get(f"{server.url}/v1/models/nope/metadata")
     assert missing.status_code == 404 and isinstance(missing.json()["error"], str)
     spec = httpx.get(f"{server.url}/openapi.json").json()
-    pytest.importorskip("openapi_spec_validator").validate(spec)
+    require_module("openapi_spec_validator", DEV_INSTALL).validate(spec)
     paths = spec["paths"]
     infer = paths["/v2/models/{name}/infer"]["post"]
     assert "application/json" in infer["requestBody"]["content"]

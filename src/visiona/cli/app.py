@@ -11,6 +11,7 @@ from visiona.cli import (
     benchmark,
     data,
     evaluate,
+    explain,
     export,
     faces,
     predict,
@@ -19,7 +20,7 @@ from visiona.cli import (
     train,
     weights,
 )
-from visiona.errors import VisionaError
+from visiona.errors import ExitCode, VisionaError
 
 app = typer.Typer(
     name="visiona",
@@ -39,6 +40,9 @@ app.add_typer(weights.app, name="weights")
 app.command("export")(export.export)
 app.command("benchmark")(benchmark.benchmark)
 app.command("serve")(serve.serve)
+app.add_typer(explain.app, name="explain")
+app.command("summary")(explain.summary)
+app.command("report")(explain.report)
 
 
 def _version(value: bool) -> None:
@@ -52,8 +56,15 @@ def root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Also show libraries' log chatter (MediaPipe, TF-Lite...)."
+    ),
 ) -> None:
     """visiona: one CLI over every vision task and mode."""
+    from visiona.quiet import quiet_library_loggers, set_verbose
+
+    set_verbose(verbose)
+    quiet_library_loggers()
 
 
 def report_error(error: VisionaError) -> None:
@@ -70,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(error.exit_code) from None
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
-        raise SystemExit(130) from None
+        raise SystemExit(ExitCode.INTERRUPTED) from None
 
 
 if __name__ == "__main__":

@@ -8,27 +8,25 @@ from pathlib import Path
 
 import typer
 
+from visiona.cli.conventions import fresh_path, model_argument, split_ints, split_list
 from visiona.cli.export import load_for_cli
 from visiona.cli.output import stderr_console, stdout_console
 from visiona.errors import UsageError
 
 
-def _int_list(text: str, what: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise UsageError(f"{what} must be comma-separated whole numbers, got {text!r}") from None
-    if not values or min(values) < 1:
-        raise UsageError(f"{what} must be positive, got {text!r}")
-    return values
-
-
 def benchmark(
-    model: str = typer.Argument(..., help="Model name, checkpoint, .onnx or .tflite file."),
-    backend: str = typer.Option(
-        "torch,onnx", "--backend", help="Comma-separated: torch, compiled, onnx, tflite."
+    model: str = typer.Argument(
+        None, help="Model name, checkpoint, .onnx or .tflite file (or give it with -m)."
     ),
-    batch_size: str = typer.Option("1,16", "--batch-size", "-b", help="Comma-separated sizes."),
+    backend: list[str] = typer.Option(
+        None,
+        "--backend",
+        help="Runtimes, comma-separated or repeated: torch, compiled, onnx, tflite "
+        "(default: torch,onnx).",
+    ),
+    batch_size: list[str] = typer.Option(
+        None, "--batch-size", "-b", help="Batch sizes, comma-separated or repeated (default: 1,16)."
+    ),
     seconds: float = typer.Option(3.0, "--seconds", min=0.01, help="Timed seconds per setting."),
     task: str = typer.Option(None, "--task", help="Task (default: the model's own)."),
     weights: Path = typer.Option(None, "--weights", help="Local weights file for MODEL."),
@@ -38,6 +36,7 @@ def benchmark(
     threads: int = typer.Option(None, "--threads", min=1, help="Threads (default: all cores)."),
     output: Path = typer.Option(None, "--output", "-o", help="Also write the report as JSON."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of the table."),
+    model_option: str = typer.Option(None, "--model", "-m", help="The model, instead of MODEL."),
 ) -> None:
     """Measure model-only speed per backend and batch size (random input, after a warm-up).
 
@@ -47,12 +46,15 @@ def benchmark(
     from visiona.engine.benchmark import benchmark as run_benchmark
     from visiona.engine.predict.backends import BACKENDS
 
-    backends = [name.strip() for name in backend.split(",") if name.strip()]
+    model = model_argument(model, model_option)
+    backends = split_list(backend) or ["torch", "onnx"]
     for name in backends:
         BACKENDS.get(name)  # unknown names fail before anything loads
-    sizes = _int_list(batch_size, "--batch-size")
+    sizes = split_ints(batch_size, "--batch-size") or [1, 16]
     if output is not None and output.is_dir():
         raise UsageError(f"--output {output} is a folder; give a .json file name")
+    if output is not None:
+        output = fresh_path(output)
     err = stderr_console()
     loaded = load_for_cli(model, task, random_init, weights)
     with err.status("benchmarking") as status:

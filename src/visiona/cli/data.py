@@ -7,7 +7,7 @@ detection set ``shapes``; ``convert`` and ``check`` work on detection labels (CO
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -17,6 +17,7 @@ from visiona.errors import UsageError
 if TYPE_CHECKING:
     from visiona.data.detection.annotations import Problem
 
+_JSON = typer.Option(False, "--json", help="Print the result as JSON to stdout.")
 app = typer.Typer(
     help="Build data sets offline (image folders, synthetic shapes); convert and check labels.",
     no_args_is_help=True,
@@ -58,6 +59,7 @@ def make(
     max_objects: int = typer.Option(
         None, "--max-objects", min=1, help="shapes: most shapes per image (default 4)."
     ),
+    as_json: bool = _JSON,
 ) -> None:
     """Write a data set as DIR/train/<class>/*.png and DIR/test/<class>/*.png, offline.
 
@@ -65,7 +67,7 @@ def make(
     with exact boxes and instance masks) as COCO, YOLO or VOC with train/ and val/ splits
     (--test-fraction is the val share).
 
-    Exit codes: 0 written, 1 the package holding the data is not installed, 2 bad usage.
+    Exit codes: 0 written, 2 bad usage, 3 the package holding the data is not installed.
     """
     from rich.table import Table
 
@@ -84,6 +86,7 @@ def make(
             seed=seed,
             val_fraction=test_fraction,
             overwrite=overwrite,
+            as_json=as_json,
         )
         return
     if name not in BUILDERS:
@@ -108,6 +111,14 @@ def make(
         overwrite=overwrite,
     )
     splits = list(report.counts)
+    if as_json:
+        _print_json({
+            "name": report.name, "out_dir": str(report.out_dir), "image_size": report.image_size,
+            "classes": list(report.classes), "images": report.total,
+            "counts": {split: dict(report.counts[split]) for split in splits},
+            "seconds": round(report.seconds, 3),
+        })  # fmt: skip
+        return
     table = Table(title=f"{report.name}: {report.image_size}×{report.image_size} px grayscale")
     table.add_column("class")
     for split in [*splits, "total"]:
@@ -128,11 +139,30 @@ def make(
 
 
 @app.command("list")
-def list_builders() -> None:
+def list_builders(as_json: bool = _JSON) -> None:
     """Show every data set: source package, size, license and whether it is installed here."""
     from rich.table import Table
 
     from visiona.data.builders import BUILDERS
+
+    if as_json:
+        rows = []
+        for builder in BUILDERS.values():
+            path = builder.locate()
+            rows.append({
+                "name": builder.name, "images": builder.num_images,
+                "size": builder.native_size, "classes": len(builder.classes),
+                "source": builder.source, "license": builder.license,
+                "available": path is not None, "path": str(path) if path else None,
+                "install": None if path else builder.install[0],
+            })  # fmt: skip
+        rows.append({
+            "name": "shapes", "images": None, "size": None, "classes": 3,
+            "source": "generated here", "license": "CC0-1.0 (generated)", "available": True,
+            "path": None, "install": None,
+        })  # fmt: skip
+        _print_json(rows)
+        return
 
     table = Table(title="visiona data sets")
     for column in ("name", "images", "size", "classes", "source", "license", "available"):
@@ -177,6 +207,7 @@ def augment(
         True, "--originals/--no-originals", help="Also copy each original image."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the random transforms."),
+    as_json: bool = _JSON,
 ) -> None:
     """Write an augmented copy of a dataset (offline augmentation); the source is not touched."""
     from visiona.data.augment_copy import augment_folder
@@ -189,6 +220,11 @@ def augment(
     for path, reason in report.skipped:
         console.print(f"skipped: {path}: {reason}", markup=False)
     console.print(f"wrote {report.written} images to {report.destination}", markup=False)
+    if as_json:
+        _print_json({
+            "destination": str(report.destination), "written": report.written,
+            "skipped": [{"source": str(path), "reason": reason} for path, reason in report.skipped],
+        })  # fmt: skip
 
 
 def _make_shapes(
@@ -201,6 +237,7 @@ def _make_shapes(
     seed: int,
     val_fraction: float,
     overwrite: bool,
+    as_json: bool = False,
 ) -> None:
     """``visiona data make shapes``: write the synthetic detection set and print its counts."""
     from rich.table import Table
@@ -218,6 +255,18 @@ def _make_shapes(
         overwrite=overwrite,
     )
     splits = list(report.images)
+    if as_json:
+        _print_json({
+            "name": "shapes", "out_dir": str(report.out_dir), "format": report.format,
+            "image_size": report.image_size, "classes": list(report.classes),
+            "images": {split: report.images[split] for split in splits},
+            "objects": {
+                split: {report.classes[k]: n for k, n in sorted(report.objects[split].items())}
+                for split in splits
+            },
+            "seconds": round(report.seconds, 3),
+        })  # fmt: skip
+        return
     table = Table(title=f"shapes ({report.format}): {report.image_size}×{report.image_size} px RGB")
     table.add_column("class")
     for split in [*splits, "total"]:
@@ -260,6 +309,7 @@ def convert(
         help="With --to yolo: boxes (each object's stored box; masks left out) or polygons "
         "(masks as polygons, for instance segmentation).",
     ),
+    as_json: bool = _JSON,
 ) -> None:
     """Convert detection labels between COCO, YOLO and Pascal VOC; images are copied.
 
@@ -293,6 +343,13 @@ def convert(
         f"({report.seconds:.1f} s)",
         markup=False,
     )
+    if as_json:
+        _print_json({
+            "source": str(source), "destination": str(report.destination),
+            "from": report.from_format, "to": report.to_format, "images": report.images,
+            "objects": report.objects, "problems": [_problem_dict(p) for p in report.problems],
+            "notes": [note.message for note in report.notes],
+        })  # fmt: skip
     if not report.ok:
         reasons = []
         if report.images_written == 0:
@@ -325,6 +382,7 @@ def check(
     no_hash: bool = typer.Option(
         False, "--no-hash", help="Skip the duplicate-image search (reads every image)."
     ),
+    as_json: bool = _JSON,
 ) -> None:
     """Check detection labels: counts per class, then one line per problem (file:line: message).
 
@@ -339,6 +397,11 @@ def check(
     from visiona.data.detection.check import check_dataset
 
     report = check_dataset(folder, label_format, hash_images=not no_hash)
+    if as_json:
+        _print_check_json(folder, report)
+        if not report.ok:
+            raise typer.Exit(1)
+        return
     out = stdout_console()
     if report.dataset is not None:
         splits = report.splits
@@ -395,3 +458,43 @@ def check(
     out.print(f"{verdict}: {errors} errors, {warnings} warnings", markup=False)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _print_json(data: object) -> None:
+    import json
+    import sys
+
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def _problem_dict(problem: Problem) -> dict[str, object]:
+    return {
+        "file": problem.file, "line": problem.line, "level": problem.level,
+        "message": problem.message,
+    }  # fmt: skip
+
+
+def _print_check_json(folder: Path, report: Any) -> None:
+    """``data check --json``: counts per split and class, then every problem."""
+    data: dict[str, object] = {"folder": str(folder), "ok": report.ok}
+    if report.dataset is not None:
+        classes = list(report.classes)
+
+        def name(class_id: int) -> str:
+            return classes[class_id] if 0 <= class_id < len(classes) else f"(class id {class_id})"
+
+        data.update(
+            format=report.format,
+            classes=classes,
+            images={s or "": n for s, n in report.images.items()},
+            objects={
+                s or "": {name(k): n for k, n in sorted(counts.items())}
+                for s, counts in report.objects.items()
+            },
+            background=len(report.background),
+        )
+    data["errors"] = len(report.errors)
+    data["warnings"] = len(report.warnings)
+    data["problems"] = [_problem_dict(p) for p in report.problems]
+    _print_json(data)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from visiona.cli.conventions import deprecated_option, fresh_path, split_ints, take_deprecated
 from visiona.cli.output import stderr_console, stdout_console
 from visiona.errors import UsageError
 
@@ -39,18 +40,18 @@ def classify(
     split: Path = typer.Option(
         None, "--split", help="A training run's split.json (paths relative to --data)."
     ),
-    top_k: list[int] = typer.Option(
-        None, "--top-k", "-k", help="Top-k accuracy to report; repeat for several (default 1, 5)."
+    top_k: list[str] = typer.Option(
+        None, "--top-k", "-k", help="Top-k accuracies to report: 1,5 or repeated (default 1,5)."
     ),
     tta: bool = typer.Option(False, "--tta", help="Average predictions with mirrored images."),
     batch_size: int = typer.Option(64, "--batch-size", "-b", min=1, help="Images per batch."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
-    out: Path = typer.Option(
+    output: Path = typer.Option(
         None,
-        "--out",
+        "--output",
         "-o",
         help="Folder for metrics.json and plots (default: RUN_DIR/eval-DATA for a run's "
-        "checkpoint, else runs/evaluate/MODEL-DATA).",
+        "checkpoint, else runs/evaluate/MODEL-DATA; an existing one gets -2, -3...).",
     ),
     workers: int = typer.Option(0, "--workers", min=0, help="Image-decoding worker processes."),
     max_bad_fraction: float = typer.Option(
@@ -60,6 +61,7 @@ def classify(
     backend: str = typer.Option(
         None, "--backend", help="torch, compiled, onnx or tflite (default: the file's runtime)."
     ),
+    out: Path = deprecated_option("--out", new="-o/--output"),
 ) -> None:
     """Evaluate a classifier: accuracy, top-k, per-class precision/recall/F1, confusions, plots.
 
@@ -80,13 +82,15 @@ def classify(
 
     loaded = through_backend(loaded, backend)  # .onnx/.tflite files run on their own runtime
     samples = evaluation_samples(data, loaded.weights.class_names, subset, split)
+    out = take_deprecated(output, out, "--out", "-o/--output")
     out_dir = out if out is not None else default_out_dir(loaded, data, subset)
     _refuse_output_inside_data(out_dir, data)
+    out_dir = fresh_path(out_dir)
     _note_training_images(loaded, data, subset, split, err)
     report = evaluate_classifier(
         loaded,
         samples,
-        top_k=top_k or None,
+        top_k=split_ints(top_k, "--top-k") or None,
         batch_size=batch_size,
         tta=tta,
         device=device,
@@ -140,7 +144,7 @@ def _refuse_output_inside_data(out_dir: Path, data: Path) -> None:
     data_resolved = Path(data).expanduser().resolve()
     if out_resolved == data_resolved or data_resolved in out_resolved.parents:
         raise UsageError(
-            f"--out {str(out_dir)!r} is inside the dataset {str(data)!r}; choose another folder",
+            f"--output {str(out_dir)!r} is inside the dataset {str(data)!r}; choose another folder",
             hint="plots written there would become part of the data",
         )
 
@@ -222,12 +226,12 @@ def detect(
     ),
     batch_size: int = typer.Option(8, "--batch-size", "-b", min=1, help="Images per batch."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
-    out: Path = typer.Option(
+    output: Path = typer.Option(
         None,
-        "--out",
+        "--output",
         "-o",
         help="Folder for metrics.json and plots (default: RUN_DIR/eval-DATA for a run's "
-        "checkpoint, else runs/evaluate/MODEL-DATA).",
+        "checkpoint, else runs/evaluate/MODEL-DATA; an existing one gets -2, -3...).",
     ),
     conf: float = typer.Option(
         0.001,
@@ -244,6 +248,7 @@ def detect(
         100, "--max-det", min=1, help="At most this many detections per image (COCO: 100)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON to stdout."),
+    out: Path = deprecated_option("--out", new="-o/--output"),
 ) -> None:
     """Evaluate a detector: COCO mAP@[.5:.95], mAP@.5, mAP@.75, AR, per-class AP, PR curves,
     confusion matrix (masks too for instance segmentation models).
@@ -266,8 +271,10 @@ def detect(
     if task not in ("detect", "segment-instances", "keypoints"):
         raise UsageError(f"{model!r} is a {task!r} model", hint="use: visiona evaluate classify")
     loaded = load_model(model, task=task, console=err)
+    out = take_deprecated(output, out, "--out", "-o/--output")
     out_dir = out if out is not None else default_out_dir(loaded, data, subset)
     _refuse_output_inside_data(out_dir, data)
+    out_dir = fresh_path(out_dir)
     report = evaluate_detector(
         loaded, data, subset=subset, batch_size=batch_size, device=device, out_dir=out_dir,
         console=err, conf=conf, iou=iou, max_det=max_det,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from visiona.cli.conventions import fresh_path, model_argument, split_list
 from visiona.cli.output import stderr_console, stdout_console
 from visiona.errors import UsageError, VisionaError
 
@@ -63,7 +64,9 @@ def load_for_cli(
 
 
 def export(
-    model: str = typer.Argument(..., help="Model name, checkpoint (runs/x/best) or .onnx file."),
+    model: str = typer.Argument(
+        None, help="Model name or checkpoint (runs/x/best) (or give it with -m)."
+    ),
     format: str = typer.Option("onnx", "--format", "-f", help="onnx, tflite or pte (ExecuTorch)."),
     output: Path = typer.Option(
         None, "--output", "-o", help="Destination file (default: exports/MODEL.onnx|.tflite)."
@@ -76,7 +79,9 @@ def export(
         False, "--dynamo", help="Use the torch.export-based exporter (classifiers only)."
     ),
     verify_images: list[str] = typer.Option(
-        None, "--verify-images", help="Images or folder to verify on (default: sample photos)."
+        None,
+        "--verify-images",
+        help="Images or folders to verify on, comma-separated or repeated (default: sample photos).",
     ),
     no_verify: bool = typer.Option(False, "--no-verify", help="Skip the check against PyTorch."),
     atol: float = typer.Option(1e-3, "--atol", min=0.0, help="Absolute output tolerance."),
@@ -91,6 +96,7 @@ def export(
         None, "--accuracy-data", help="Labelled folder DIR/<class>/...: report INT8's top-1 change."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON to stdout."),
+    model_option: str = typer.Option(None, "--model", "-m", help="The model, instead of MODEL."),
 ) -> None:
     """Export a model for fast inference (ONNX Runtime; LiteRT or ExecuTorch on phones), checked
     against PyTorch.
@@ -105,6 +111,7 @@ def export(
     from visiona.engine.export.onnx import export_onnx
     from visiona.engine.export.quantize import QUANT_MODES
 
+    model = model_argument(model, model_option)
     if format not in FORMATS:
         raise UsageError(f"unknown export format {format!r}; supported: {', '.join(FORMATS)}")
     if int8 is not None and int8 not in QUANT_MODES:
@@ -123,23 +130,22 @@ def export(
     if format in ("tflite", "pte"):
         from visiona.cli.export_tflite import export_tflite_cli
 
-        options = {"verify_images": verify_images, "verify": not no_verify, "atol": atol}
+        images = split_list(verify_images) or None
+        options = {"verify_images": images, "verify": not no_verify, "atol": atol}
         options.update(rtol=rtol, int8=int8, calibration=calibration, accuracy=accuracy_data)
         return export_tflite_cli(loaded, output, as_json=as_json, format=format, **options)
     path = output or Path("exports") / f"{Path(loaded.architecture).name}.onnx"
+    if not path.is_dir():
+        path = fresh_path(path)  # never overwrite an earlier export: -2, -3...
     with err.status(f"exporting {loaded.architecture} to ONNX and verifying"):
         report = export_onnx(
-            loaded, path, opset=opset, dynamo=dynamo, verify_images=verify_images,
+            loaded, path, opset=opset, dynamo=dynamo, verify_images=split_list(verify_images) or None,
             verify=not no_verify, atol=atol, rtol=rtol,
         )  # fmt: skip
     summary: dict[str, Any] = {"export": report.to_dict()}
     if report.verification is not None:
         check = report.verification
-        err.print(
-            f"verified on {check.images} images: max |diff| {check.max_abs_diff:.2e} "
-            f"(allowed {check.tolerance:.2e}), same top-1 on {check.top1_agreement:.0%}",
-            markup=False,
-        )
+        err.print(f"verified against PyTorch on {check.describe()}", markup=False)
     err.print(f"wrote {path} ({report.size_bytes / 2**20:.1f} MiB)", markup=False)
     if int8 is not None:
         summary["int8"] = _int8(path, int8, calibration, accuracy_data, err)

@@ -39,7 +39,11 @@ def export_tflite_cli(
     if format == "pte" and int8 is not None:
         raise UsageError("--int8 is available for onnx and tflite; ExecuTorch export is float")
     err = stderr_console()
+    from visiona.cli.conventions import fresh_path
+
     path = output or Path("exports") / f"{Path(loaded.architecture).name}.{format}"
+    if not path.is_dir():
+        path = fresh_path(path)  # never overwrite an earlier export: -2, -3...
     runtime = "ExecuTorch" if format == "pte" else "LiteRT"
     with err.status(f"converting {loaded.architecture} for {runtime} and verifying"):
         if format == "pte":

@@ -9,22 +9,35 @@ from typing import Any
 
 import typer
 
-from visiona.cli.output import OutputNamer, stderr_console, stdout_console
+from visiona import defaults
+from visiona.cli.conventions import deprecated_option, fresh_path, take_deprecated
+from visiona.cli.output import OutputNamer, progress_bar, stderr_console, stdout_console
 
 app = typer.Typer(
     help="Face recognition: detect → align (3-point affine) → 128-d dlib embedding → match.",
     no_args_is_help=True,
 )
 
-_DETECTOR = typer.Option(
-    "hog", "--detector", "-d",
-    help="Face detector with landmarks: hog, cnn, blazeface, blazeface_full or mtcnn "
+_MODEL = typer.Option(
+    None, "--model", "-m",
+    help="Face detector with landmarks: hog (default), cnn, blazeface, blazeface_full or mtcnn "
     "(use the one the gallery was enrolled with).",
 )  # fmt: skip
+_OLD_DETECTOR = deprecated_option("--detector", "-d", new="-m/--model")
 _THRESHOLD = typer.Option(
-    0.6, "--threshold", "-t", min=0.0, help="Same person at or below this embedding distance."
-)
+    defaults.SAME_PERSON_DISTANCE, "--threshold", "-t", min=0.0,
+    help="Same person at or below this embedding distance.",
+)  # fmt: skip
 _JSON = typer.Option(False, "--json", help="Print results as JSON to stdout.")
+
+
+def _detector(model: str | None, old: str | None, default: str | None = "hog") -> str | None:
+    return take_deprecated(model, old, "--detector/-d", "-m/--model") or default
+
+
+def _print_json(data: object) -> None:
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")
 
 
 def _recognizer(detector: str) -> Any:
@@ -34,13 +47,7 @@ def _recognizer(detector: str) -> Any:
 
 
 def _progress(total: int, label: str) -> Any:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    console = stderr_console()
-    return Progress(
-        TextColumn(label), BarColumn(), MofNCompleteColumn(), console=console, transient=True,
-        disable=total < 2 or not console.is_terminal,
-    )  # fmt: skip
+    return progress_bar(label, total, stderr_console())
 
 
 @app.command("enroll")
@@ -48,22 +55,34 @@ def enroll(
     gallery_dir: Path = typer.Argument(
         ..., help="Folder with one sub-folder of photos per person."
     ),
-    out: Path = typer.Option(
-        None, "--out", "-o", help="Gallery file to write (default: GALLERY_DIR.npz next to it)."
+    output: Path = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Gallery file to write (default: GALLERY_DIR.npz next to it; never overwritten: "
+        "an existing name gets -2, -3...).",
     ),
-    detector: str = _DETECTOR,
+    model: str = _MODEL,
+    as_json: bool = _JSON,
+    out: Path = deprecated_option("--out", new="-o/--output"),
+    detector: str = _OLD_DETECTOR,
 ) -> None:
     """Build a gallery file: one embedding (of the largest face) per photo, with names and files."""
     from visiona.data.sources import expand_inputs
     from visiona.faces.gallery import enroll as enroll_gallery
     from visiona.faces.gallery import person_folders
 
+    output = take_deprecated(output, out, "--out", "-o/--output")
+    detector = _detector(model, detector)
     folders = person_folders(gallery_dir)
-    target = out or gallery_dir.with_suffix(".npz")
+    target = output or gallery_dir.with_suffix(".npz")
     if target.resolve().is_relative_to(gallery_dir.resolve()):
         from visiona.errors import UsageError
 
-        raise UsageError(f"--out {str(target)!r} is inside the gallery folder; choose another path")
+        raise UsageError(
+            f"--output {str(target)!r} is inside the gallery folder; choose another path"
+        )
+    target = fresh_path(target)
     total = sum(len(expand_inputs([str(f)])) for f in folders if any(f.iterdir()))
     recognizer = _recognizer(detector)
     with _progress(total, "enrolling") as progress:
@@ -74,6 +93,12 @@ def enroll(
     for source, reason in gallery.skipped:
         err.print(f"skipped: {source}: {reason}", markup=False)
     people = gallery.people
+    if as_json:
+        _print_json({
+            "gallery": str(target), "photos": len(gallery.names), "people": list(people),
+            "skipped": [{"source": str(s), "reason": r} for s, r in gallery.skipped],
+        })  # fmt: skip
+        return
     stdout_console().print(
         f"enrolled {len(gallery.names)} photos of {len(people)} people "
         f"({', '.join(people)}) → {target}",
@@ -86,11 +111,12 @@ def identify(
     paths: list[str] = typer.Argument(..., help="Image files, folders or glob patterns."),
     gallery_file: Path = typer.Option(..., "--gallery", "-g", help="Gallery from `faces enroll`."),
     threshold: float = _THRESHOLD,
-    detector: str = typer.Option(
-        None, "--detector", "-d", help="Face detector (default: the gallery's)."
+    model: str = typer.Option(
+        None, "--model", "-m", help="Face detector (default: the gallery's)."
     ),
     as_json: bool = _JSON,
     save: Path = typer.Option(None, "--save", help="Write annotated images to this folder."),
+    detector: str = _OLD_DETECTOR,
 ) -> None:
     """Name every face: nearest gallery person, or "unknown" beyond the distance threshold.
 
@@ -104,9 +130,10 @@ def identify(
     from visiona.faces.gallery import identify as identify_faces
     from visiona.io.images import load_image
 
+    detector = _detector(model, detector, default=None)
     gallery = Gallery.load(gallery_file)
     files = expand_inputs(paths)
-    namer = OutputNamer(save, files) if save else None
+    namer = OutputNamer(save, files, task="identify") if save else None
     recognizer = _recognizer(detector or gallery.detector)
     err, out = stderr_console(), stdout_console()
     results, failed = [], 0
@@ -118,6 +145,7 @@ def identify(
             except ImageLoadError as error:
                 err.print(f"error: {error}", markup=False)
                 failed += 1
+                progress.advance(bar)
                 continue
             faces = identify_faces(image.array, gallery, recognizer, threshold)
             faces = _with_source(faces, image.source, (image.width, image.height))
@@ -126,8 +154,7 @@ def identify(
                 Image.fromarray(faces.draw(image.array)).save(namer.path_for(image.source))
             progress.advance(bar)
     if as_json:
-        json.dump([faces.to_dict() for faces in results], sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        _print_json([faces.to_dict() for faces in results])
     else:
         for faces in results:
             if not len(faces):
@@ -157,13 +184,15 @@ def verify(
     first: Path = typer.Argument(..., help="First image."),
     second: Path = typer.Argument(..., help="Second image."),
     threshold: float = _THRESHOLD,
-    detector: str = _DETECTOR,
+    model: str = _MODEL,
     as_json: bool = _JSON,
+    detector: str = _OLD_DETECTOR,
 ) -> None:
-    """Are the largest faces of two images the same person? Exit code 0 yes, 3 no."""
+    """Are the largest faces of two images the same person? Exit code 0 yes, 1 no."""
     from visiona.errors import UsageError
     from visiona.io.images import load_image
 
+    detector = _detector(model, detector)
     recognizer = _recognizer(detector)
     vectors = []
     for path in (first, second):
@@ -185,21 +214,29 @@ def verify(
             markup=False, highlight=False,
         )  # fmt: skip
     if not same:
-        raise typer.Exit(3)
+        raise typer.Exit(1)
 
 
 @app.command("evaluate")
 def evaluate(
     pairs_file: Path = typer.Argument(..., help="Lines 'IMAGE_A IMAGE_B LABEL' (1 same, 0 not)."),
-    detector: str = _DETECTOR,
-    plot: Path = typer.Option(None, "--plot", help="Save the ROC curve to this PNG file."),
+    model: str = _MODEL,
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Save the ROC curve to this PNG file."
+    ),
     as_json: bool = _JSON,
+    detector: str = _OLD_DETECTOR,
+    plot: Path = deprecated_option("--plot", new="-o/--output"),
 ) -> None:
     """Verification quality on labelled pairs: ROC AUC, EER and the best distance threshold."""
     from visiona.errors import ImageLoadError
     from visiona.faces.evaluation import evaluate_pairs, plot_roc, read_pairs
     from visiona.io.images import load_image
 
+    detector = _detector(model, detector)
+    plot = take_deprecated(output, plot, "--plot", "-o/--output")
+    if plot is not None:
+        plot = fresh_path(plot)
     pairs = read_pairs(pairs_file)
     recognizer = _recognizer(detector)
 
@@ -218,8 +255,7 @@ def evaluate(
     if plot:
         plot_roc(report, plot)
     if as_json:
-        json.dump(report.to_dict(), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        _print_json(report.to_dict())
         return
     from rich.table import Table
 
@@ -244,11 +280,20 @@ def evaluate(
 @app.command("align")
 def align(
     paths: list[str] = typer.Argument(..., help="Image files, folders or glob patterns."),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for the aligned 150×150 crops."),
-    detector: str = _DETECTOR,
+    save: Path = typer.Option(None, "--save", help="Folder for the aligned 150×150 crops."),
+    model: str = _MODEL,
     size: int = typer.Option(150, "--size", min=32, max=1024, help="Side of the square crops."),
+    as_json: bool = _JSON,
+    out: Path = deprecated_option("--out", "-o", new="--save"),
+    detector: str = _OLD_DETECTOR,
 ) -> None:
     """Write every face as an aligned crop (eyes and nose warped to fixed positions)."""
+    from visiona.errors import UsageError
+
+    save = take_deprecated(save, out, "--out/-o", "--save")
+    if save is None:
+        raise UsageError("faces align writes crops: give a folder with --save DIR")
+    detector = _detector(model, detector)
     from PIL import Image
 
     from visiona.data.sources import expand_inputs
@@ -258,10 +303,10 @@ def align(
     from visiona.tasks.perception import FacesTask
 
     files = expand_inputs(paths)
-    namer = OutputNamer(out, files)
-    model = FacesTask().build(detector)
+    namer = OutputNamer(save, files)
+    detect = FacesTask().build(detector)
     err = stderr_console()
-    written, failed = 0, 0
+    written, failed, crops = 0, 0, []
     for path in files:
         try:
             image = load_image(path)
@@ -269,15 +314,19 @@ def align(
             err.print(f"error: {error}", markup=False)
             failed += 1
             continue
-        faces = model(image.array)
+        faces = detect(image.array)
         for index, chip in enumerate(align_faces(image.array, faces.landmarks, size)):
             stem = Path(image.source).stem
             target = namer.path_for(f"{stem}_face{index + 1}.png")
             Image.fromarray(chip).save(target)
+            crops.append({"source": image.source, "face": index + 1, "crop": str(target)})
             written += 1
-    stdout_console().print(
-        f"wrote {written} aligned face crops to {out}", markup=False, highlight=False
-    )
+    if as_json:
+        _print_json(crops)
+    else:
+        stdout_console().print(
+            f"wrote {written} aligned face crops to {save}", markup=False, highlight=False
+        )
     if failed:
         raise typer.Exit(1)
 
@@ -286,8 +335,13 @@ def align(
 def swap(
     source: Path = typer.Argument(..., help="Image with the face to copy (its largest face)."),
     target: Path = typer.Argument(..., help="Image whose largest face is replaced."),
-    out: Path = typer.Option(..., "--out", "-o", help="Where to write the result (PNG/JPEG)."),
-    detector: str = _DETECTOR,
+    output: Path = typer.Option(
+        None, "--output", "-o", help="Where to write the result (PNG/JPEG)."
+    ),
+    model: str = _MODEL,
+    as_json: bool = _JSON,
+    out: Path = deprecated_option("--out", new="-o/--output"),
+    detector: str = _OLD_DETECTOR,
 ) -> None:
     """Put the face of SOURCE onto the face of TARGET (aligned warp + seamless blending)."""
     import numpy as np
@@ -298,13 +352,17 @@ def swap(
     from visiona.io.images import load_image
     from visiona.tasks.perception import FacesTask
 
+    out = take_deprecated(output, out, "--out", "-o/--output")
+    if out is None:
+        raise UsageError("faces swap writes an image: give its file name with -o/--output")
     if out.resolve() in (source.resolve(), target.resolve()):
-        raise UsageError("--out would overwrite an input image; choose another file")
-    model = FacesTask().build(detector)
+        raise UsageError("--output would overwrite an input image; choose another file")
+    out = fresh_path(out)
+    detect = FacesTask().build(_detector(model, detector))
     found = []
     for path in (source, target):
         image = load_image(path).array
-        faces = model(image)
+        faces = detect(image)
         if not len(faces):
             raise UsageError(f"no face found in {path}", hint="try another --detector")
         sides = faces.xyxy[:, 2:] - faces.xyxy[:, :2]
@@ -312,4 +370,7 @@ def swap(
     swapped = swap_face(found[0][0], found[0][1], found[1][0], found[1][1])
     out.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(swapped).save(out)
+    if as_json:
+        _print_json({"source": str(source), "target": str(target), "output": str(out)})
+        return
     stdout_console().print(f"swapped face written to {out}", markup=False, highlight=False)

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from visiona import defaults
 from visiona.cli import foreign as foreign_options
-from visiona.cli.output import OutputNamer, stderr_console, stdout_console
+from visiona.cli.conventions import split_list
+from visiona.cli.output import OutputNamer, progress_bar, stderr_console, stdout_console
 from visiona.errors import UsageError, VisionaError
 
 if TYPE_CHECKING:
@@ -31,7 +33,9 @@ def classify(
     ),
     weights: Path = typer.Option(None, "--weights", help="Local weights file for --model."),
     random_init: bool = typer.Option(False, "--random-init", help="Random weights (smoke tests)."),
-    top_k: int = typer.Option(5, "--top-k", "-k", min=1, help="Classes to report per image."),
+    top_k: int = typer.Option(
+        defaults.TOP_K, "--top-k", "-k", min=1, help="Classes to report per image."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print results as JSON to stdout."),
     as_csv: bool = typer.Option(False, "--csv", help="Print results as CSV to stdout."),
     save: Path = typer.Option(None, "--save", help="Write annotated images to this folder."),
@@ -85,15 +89,25 @@ def detect(
     weights: Path = typer.Option(None, "--weights", help="Local weights file for --model."),
     random_init: bool = typer.Option(False, "--random-init", help="Random weights (smoke tests)."),
     conf: float = typer.Option(
-        0.25, "--conf", min=0.0, max=1.0, help="Keep detections scoring at least this."
+        defaults.DETECT_CONF,
+        "--conf",
+        min=0.0,
+        max=1.0,
+        help="Keep detections scoring at least this.",
     ),
     iou: float = typer.Option(
-        0.7, "--iou", min=0.0, max=1.0, help="Class-aware NMS IoU threshold (1 disables it)."
+        defaults.DETECT_IOU,
+        "--iou",
+        min=0.0,
+        max=1.0,
+        help="Class-aware NMS IoU threshold (1 disables it).",
     ),
-    classes: str = typer.Option(
+    classes: list[str] = typer.Option(
         None, "--classes", help="Keep only these classes: ids or names, e.g. 0,2 or person,car."
     ),
-    max_det: int = typer.Option(100, "--max-det", min=1, help="At most this many per image."),
+    max_det: int = typer.Option(
+        defaults.DETECT_MAX_DET, "--max-det", min=1, help="At most this many per image."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print results as JSON to stdout."),
     as_csv: bool = typer.Option(False, "--csv", help="Print one CSV row per object to stdout."),
     save: Path = typer.Option(None, "--save", help="Write annotated images to this folder."),
@@ -115,7 +129,8 @@ def detect(
 
     Exit codes: 0 all images processed, 1 some images could not be read, 2 bad usage.
     """
-    options = {"conf": conf, "iou": iou, "classes": classes, "max_det": max_det}
+    chosen = (split_list(classes) or ",".join(classes)) if classes else None
+    options = {"conf": conf, "iou": iou, "classes": chosen, "max_det": max_det}
     items, saved, err = _run(
         _detection_task(model), paths, model=model, weights=weights, random_init=random_init,
         save=save, roi=roi, batch_size=batch_size, device=device, max_pixels=max_pixels,
@@ -192,7 +207,7 @@ def _run(
     if backend is not None:
         BACKENDS.get(backend)  # an unknown name fails before the model loads
     files = expand_inputs(paths)
-    namer = OutputNamer(save, files) if save else None
+    namer = OutputNamer(save, files, task=task) if save else None
     err = stderr_console()
     settings: dict[str, Any] = {"device": device, "batch_size": batch_size, "roi": parsed_roi}
     settings.update(max_pixels=max_pixels, backend=backend)
@@ -231,17 +246,8 @@ def _exit_if_failed(items: list[PredictionItem]) -> None:
 def _run_with_progress(
     stream: Iterable[PredictionItem], total: int, console: Console
 ) -> list[PredictionItem]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     items = []
-    with Progress(
-        TextColumn("predicting"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        transient=True,
-        disable=total < 2 or not console.is_terminal,
-    ) as progress:
+    with progress_bar("predicting", total, console) as progress:
         task = progress.add_task("predict", total=total)
         for item in stream:
             if item.error is not None:

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from visiona import defaults
+from visiona.cli.conventions import deprecated_option, take_deprecated
 from visiona.cli.output import OutputNamer, stderr_console, stdout_console
 from visiona.cli.predict import (
     _count,
@@ -55,7 +57,7 @@ def _run_perception(
     from visiona.engine.predict.packaged import PerceptionPredictor
 
     files = expand_inputs(paths)
-    namer = OutputNamer(save, files) if save else None
+    namer = OutputNamer(save, files, task=task) if save else None
     err = stderr_console()
     predictor = PerceptionPredictor(task, backend, max_pixels=max_pixels, **options)
     items = _run_with_progress(predictor.stream(files), len(files), err)
@@ -109,23 +111,26 @@ def register(app: typer.Typer) -> None:
     @app.command("faces")
     def faces(
         paths: list[str] = _PATHS,
-        backend: str = typer.Option(
-            "blazeface",
-            "--backend",
-            "-b",
-            help="blazeface (short range), blazeface_full, hog, cnn (dlib MMOD), haar, mtcnn.",
+        model: str = typer.Option(
+            None,
+            "--model",
+            "-m",
+            help="Face detector: blazeface (default; short range), blazeface_full, hog, "
+            "cnn (dlib MMOD), haar, mtcnn.",
         ),
         conf: float = _conf(None, "face"),
         as_json: bool = _JSON,
         save: Path = _SAVE,
         max_pixels: int = _MAX_PIXELS,
+        old_backend: str = deprecated_option("--backend", "-b", new="-m/--model"),
     ) -> None:
         """Detect faces: boxes (xyxy pixels), scores and five landmarks.
 
         Exit codes: 0 all images processed, 1 some images could not be read, 2 bad usage.
         """
+        model = take_deprecated(model, old_backend, "--backend/-b", "-m/--model")
         items, namer, err = _run_perception(
-            "faces", paths, backend=backend, save=save, max_pixels=max_pixels,
+            "faces", paths, backend=model, save=save, max_pixels=max_pixels,
             options={"conf": conf},
         )  # fmt: skip
         _finish(items, namer, err, as_json, "face")
@@ -133,17 +138,19 @@ def register(app: typer.Typer) -> None:
     @app.command("pose")
     def pose(
         paths: list[str] = _PATHS,
-        complexity: str = typer.Option(
-            "full", "--complexity", "-c", help="Landmark model: lite, full or heavy."
+        model: str = typer.Option(
+            None, "--model", "-m", help="Landmark model: lite, full (default) or heavy."
         ),
-        conf: float = _conf(0.5, "person-detection"),
+        conf: float = _conf(defaults.PERCEPTION_CONF, "person-detection"),
         as_json: bool = _JSON,
         save: Path = _SAVE,
         max_pixels: int = _MAX_PIXELS,
+        complexity: str = deprecated_option("--complexity", "-c", new="-m/--model"),
     ) -> None:
         """Body pose: 33 landmarks with visibility (MediaPipe Pose), main person per image."""
+        model = take_deprecated(model, complexity, "--complexity/-c", "-m/--model")
         items, namer, err = _run_perception(
-            "pose", paths, backend=complexity, save=save, max_pixels=max_pixels,
+            "pose", paths, backend=model, save=save, max_pixels=max_pixels,
             options={"conf": conf},
         )  # fmt: skip
         _finish(items, namer, err, as_json, "pose")
@@ -151,8 +158,11 @@ def register(app: typer.Typer) -> None:
     @app.command("hands")
     def hands(
         paths: list[str] = _PATHS,
+        model: str = typer.Option(
+            None, "--model", "-m", help="Hand model: mediapipe (the only one, default)."
+        ),
         max_hands: int = typer.Option(2, "--max-hands", min=1, help="Most hands per image."),
-        conf: float = _conf(0.5, "palm-detection"),
+        conf: float = _conf(defaults.PERCEPTION_CONF, "palm-detection"),
         mirrored: bool = typer.Option(
             False,
             "--mirrored",
@@ -164,7 +174,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Hands: 21 landmarks and handedness (Left/Right: the person's own hand) per hand."""
         items, namer, err = _run_perception(
-            "hands", paths, backend=None, save=save, max_pixels=max_pixels,
+            "hands", paths, backend=model, save=save, max_pixels=max_pixels,
             options={"conf": conf, "max_hands": max_hands, "mirrored": mirrored},
         )  # fmt: skip
         _finish(items, namer, err, as_json, "hand")
@@ -172,15 +182,18 @@ def register(app: typer.Typer) -> None:
     @app.command("facemesh")
     def facemesh(
         paths: list[str] = _PATHS,
+        model: str = typer.Option(
+            None, "--model", "-m", help="Face mesh model: mediapipe (the only one, default)."
+        ),
         max_faces: int = typer.Option(1, "--max-faces", min=1, help="Most faces per image."),
-        conf: float = _conf(0.5, "face-detection"),
+        conf: float = _conf(defaults.PERCEPTION_CONF, "face-detection"),
         as_json: bool = _JSON,
         save: Path = _SAVE,
         max_pixels: int = _MAX_PIXELS,
     ) -> None:
         """Face mesh: 478 landmarks (face + irises) per face."""
         items, namer, err = _run_perception(
-            "facemesh", paths, backend=None, save=save, max_pixels=max_pixels,
+            "facemesh", paths, backend=model, save=save, max_pixels=max_pixels,
             options={"conf": conf, "max_faces": max_faces},
         )  # fmt: skip
         _finish(items, namer, err, as_json, "face mesh")
@@ -189,10 +202,14 @@ def register(app: typer.Typer) -> None:
     def matting(
         paths: list[str] = _PATHS,
         model: str = typer.Option(
-            "general", "--model", "-m", help="Selfie segmentation model: general or landscape."
+            None, "--model", "-m", help="Selfie segmentation model: general (default) or landscape."
         ),
         threshold: float = typer.Option(
-            0.5, "--threshold", min=0.0, max=1.0, help="Alpha above which a pixel is the person."
+            defaults.MATTING_THRESHOLD,
+            "--threshold",
+            min=0.0,
+            max=1.0,
+            help="Alpha above which a pixel is the person.",
         ),
         remove_background: bool = typer.Option(
             False,
@@ -217,12 +234,14 @@ def register(app: typer.Typer) -> None:
         if save is not None:
             from visiona.data.sources import expand_inputs
 
-            namer = OutputNamer(save, expand_inputs(paths))
+            files = expand_inputs(paths)
+            namer = OutputNamer(save, files, task="matting")
         if remove_background and namer is not None:
+            plain = OutputNamer(save, files)
             written = [
                 path
                 for item in _ok(items)
-                for path in _write_background_removal(item, namer, new_background)
+                for path in _write_background_removal(item, plain, new_background)
             ]
             err.print(f"background removal: {len(written)} files written to {save}", markup=False)
             namer = None
@@ -258,12 +277,12 @@ def _write_background_removal(
 ) -> list[Path]:
     from PIL import Image
 
-    stem = Path(namer.path_for(item.source).name).stem
+    stem = Path(item.source).stem
     matte, pixels = item.result, item.image.array
     outputs = {
-        namer.folder / f"{stem}_alpha.png": matte.alpha_image(),
-        namer.folder / f"{stem}_cutout.png": matte.cutout(pixels),
-        namer.folder / f"{stem}_background.png": Image.fromarray(
+        namer.path_for(f"{stem}_alpha.png"): matte.alpha_image(),
+        namer.path_for(f"{stem}_cutout.png"): matte.cutout(pixels),
+        namer.path_for(f"{stem}_background.png"): Image.fromarray(
             matte.replace_background(pixels, background)
         ),
     }

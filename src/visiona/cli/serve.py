@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from visiona.cli.conventions import split_list
 from visiona.errors import MissingDependencyError, UsageError
 
 
@@ -36,6 +37,7 @@ def serve(
     random_init: bool = typer.Option(
         False, "--random-init", help="Random weights instead of pretrained (testing)."
     ),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
 ) -> None:
     """Serve models: REST API (/v1/models, /docs, /metrics) and a web page with webcam at /."""
     import secrets
@@ -75,8 +77,9 @@ def serve(
         max_wait_ms=max_wait_ms,
         max_queue=max_queue,
         token=token,
-        cors_origins=list(cors_origin or []),
+        cors_origins=split_list(cors_origin),
         pretrained=not random_init,
+        device=device,
     )
     app = create_app(config)
     typer.echo(f"visiona serve: models {', '.join(names)} on http://{host}:{port}/", err=True)

@@ -11,6 +11,9 @@ from visiona.cli.output import stderr_console
 from visiona.errors import UsageError
 
 app = typer.Typer(help="Train models (runs land in runs/<task>/<name>/).", no_args_is_help=True)
+_JSON = typer.Option(
+    False, "--json", help="Also print the run's summary (folder, checkpoints, metrics) as JSON."
+)
 
 
 def _parse_arch_options(values: list[str] | None) -> dict[str, Any]:
@@ -102,6 +105,8 @@ def classify(
     lr_find: bool = typer.Option(
         False, "--lr-find", help="Run the LR finder, save its plot, and stop."
     ),
+    no_report: bool = typer.Option(False, "--no-report", help="Skip writing report.html."),
+    as_json: bool = _JSON,
 ) -> None:
     """Train an image classifier: from scratch (the course CNN) or by transfer learning.
 
@@ -122,7 +127,10 @@ def classify(
         "name": name, "project": project, "device": device, "precision": precision,
         "workers": workers, "max_bad_fraction": max_bad_fraction,
     }  # fmt: skip
-    _run("classify", cli_values, arch_opt, config_file, resume, lr_find)
+    _run(
+        "classify", cli_values, arch_opt, config_file, resume, lr_find, as_json=as_json,
+        report=not no_report,
+    )  # fmt: skip
 
 
 def _run(
@@ -132,6 +140,9 @@ def _run(
     config_file: Path | None,
     resume: Path | None,
     lr_find: bool = False,
+    *,
+    as_json: bool = False,
+    report: bool = True,
 ) -> None:
     """Shared by every ``train`` command: options < YAML < CLI, then train and report."""
     from visiona.engine.train.config import TrainConfig, load_yaml_config
@@ -160,8 +171,42 @@ def _run(
         result = find_learning_rate(config, console=console)
         console.print(f"suggested learning rate: {result.suggestion:.2e}", markup=False)
         console.print(f"plot: {result.plot}", markup=False)
+        if as_json:
+            _print_json({"suggested_lr": result.suggestion, "plot": str(result.plot)})
         return
-    _report(train(config, resume=resume, console=console), console)
+    trained = train(config, resume=resume, console=console)
+    if report and trained.best_checkpoint is not None:
+        from visiona.engine.report import write_report
+
+        with console.status("writing report.html"):
+            trained.files["report"] = write_report(trained.run_dir).path
+    _report(trained, console)
+    if as_json:
+        _print_json(_result_dict(trained))
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    import json
+    import sys
+
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def _result_dict(result: Any) -> dict[str, Any]:
+    """``--json``: the run's folder, checkpoints, best metrics and what was left out."""
+    return {
+        "task": result.task,
+        "run_dir": str(result.run_dir),
+        "best_checkpoint": str(result.best_checkpoint) if result.best_checkpoint else None,
+        "last_checkpoint": str(result.last_checkpoint) if result.last_checkpoint else None,
+        "best_metrics": dict(result.best_metrics),
+        "epochs_run": result.epochs_run,
+        "interrupted": result.interrupted,
+        "files": {name: str(path) for name, path in result.files.items()},
+        "skipped_images": len(result.skipped),
+        "label_problems": len(result.problems),
+    }
 
 
 def _report(result, console) -> None:
@@ -258,6 +303,8 @@ def _detection_command(task: str, default_model: str, what: str) -> None:
         workers: int = typer.Option(None, "--workers", help="Data-loading worker processes."),
         config_file: Path = typer.Option(None, "--config", help="YAML file of options."),
         resume: Path = typer.Option(None, "--resume", help="Continue the run in this folder."),
+        no_report: bool = typer.Option(False, "--no-report", help="Skip writing report.html."),
+        as_json: bool = _JSON,
     ) -> None:
         cli_values = {
             "data": data, "model": model, "pretrained": pretrained, "epochs": epochs,
@@ -270,7 +317,10 @@ def _detection_command(task: str, default_model: str, what: str) -> None:
             "deterministic": deterministic, "name": name, "project": project, "device": device,
             "precision": precision, "workers": workers,
         }  # fmt: skip
-        _run(task, cli_values, arch_opt, config_file, resume)
+        _run(
+            task, cli_values, arch_opt, config_file, resume, as_json=as_json,
+            report=not no_report,
+        )  # fmt: skip
 
     command.__doc__ = (
         f"Train {what} on a COCO, YOLO or VOC data set (torchvision detector, Lightning).\n\n"

@@ -44,10 +44,10 @@ def augment_folder(
     import numpy as np
     import torch
     from PIL import Image
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from visiona.data.transforms import augmentation_steps
     from visiona.io.images import load_image
+    from visiona.progress import progress_bar
     from visiona.weights.record import Preprocessing
 
     if copies < 1:
@@ -61,10 +61,7 @@ def augment_folder(
     torch.manual_seed(seed)
     written, skipped = 0, []
     used: set[tuple[Path, str]] = set()
-    with Progress(
-        TextColumn("augmenting"), BarColumn(), MofNCompleteColumn(), console=console,
-        transient=True, disable=console is None or not console.is_terminal,
-    ) as progress:  # fmt: skip
+    with progress_bar("augmenting", len(folder.samples), console, min_items=1) as progress:
         task = progress.add_task("augment", total=len(folder.samples))
         for sample in folder.samples:
             progress.advance(task)

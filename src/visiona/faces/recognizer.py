@@ -11,12 +11,13 @@ from typing import Any
 
 import numpy as np
 
+from visiona import defaults
 from visiona.errors import UsageError
 from visiona.faces.alignment import align_faces
 from visiona.results.faces import Faces
 
 DEFAULT_DETECTOR = "hog"
-DEFAULT_THRESHOLD = 0.6  # dlib's published same-person distance for this ResNet
+DEFAULT_THRESHOLD = defaults.SAME_PERSON_DISTANCE
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,13 @@ from visiona.models.spec import ModelSpec
 from visiona.registry import Registry, split_tag, unknown_name_error
 
 MODELS: Registry[ModelSpec] = Registry("model")
-for _spec in (efficientnet_lite.SPEC, simple_cnn.SPEC, tiny.SPEC, *small_detection.specs()):
+for _spec in (
+    efficientnet_lite.SPEC,
+    simple_cnn.SPEC,
+    tiny.SPEC,
+    tiny.GATED_SPEC,
+    *small_detection.specs(),
+):
     MODELS.add(_spec.name, _spec)
 
 DEFAULT_MODELS = {

@@ -11,12 +11,16 @@ Graphs run in static-image mode: no tracking or smoothing between consecutive im
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from visiona import defaults
 from visiona.errors import UsageError
 from visiona.models.packaged import packaged_file, require
+from visiona.quiet import native_stderr_filtered
 from visiona.results.faces import Faces
 from visiona.results.keypoints import Keypoints
 from visiona.results.matte import Matte
@@ -40,6 +44,22 @@ def _check_confidence(value: float, name: str = "conf") -> float:
     return value
 
 
+def _quietly(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` with fd 2 filtered, also while the graph's threads finish starting up."""
+
+    @functools.wraps(method)
+    def wrapper(self: _Solution, *args: Any, **kwargs: Any) -> Any:
+        with native_stderr_filtered():
+            result = method(self, *args, **kwargs)
+            # Calculators open on the graph's own threads after start_run (TF-Lite logs then).
+            graph = getattr(self._solution, "_graph", None)
+            if graph is not None:
+                graph.wait_until_idle()
+            return result
+
+    return wrapper
+
+
 class _Solution:
     """Owns one MediaPipe graph; :meth:`close` (or ``with``) stops it.
 
@@ -49,9 +69,17 @@ class _Solution:
 
     _solution: Any = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # MediaPipe/TF-Lite log from C++ to fd 2 while a graph starts and runs: filter it.
+        super().__init_subclass__(**kwargs)
+        for name in ("__init__", "__call__"):
+            if name in cls.__dict__:
+                setattr(cls, name, _quietly(cls.__dict__[name]))
+
     def close(self) -> None:
         if self._solution is not None:
-            self._solution.close()
+            with native_stderr_filtered():
+                self._solution.close()
             self._solution = None
 
     def __enter__(self) -> Any:
@@ -69,7 +97,7 @@ class BlazeFaceDetector(_Solution):
         conf: Minimum detection score in [0, 1].
     """
 
-    def __init__(self, model: str = "short_range", conf: float = 0.5) -> None:
+    def __init__(self, model: str = "short_range", conf: float = defaults.PERCEPTION_CONF) -> None:
         if model not in ("short_range", "full_range"):
             raise UsageError(f"unknown BlazeFace model {model!r}; use short_range or full_range")
         require("mediapipe")
@@ -135,7 +163,7 @@ class PoseLandmarker(_Solution):
         conf: Minimum person-detection score in [0, 1].
     """
 
-    def __init__(self, complexity: str = "full", conf: float = 0.5) -> None:
+    def __init__(self, complexity: str = "full", conf: float = defaults.PERCEPTION_CONF) -> None:
         if complexity not in POSE_COMPLEXITY:
             raise UsageError(f"unknown pose complexity {complexity!r}; use lite, full or heavy")
         require("mediapipe")
@@ -172,7 +200,9 @@ class HandLandmarker(_Solution):
             person's own hand; pass ``True`` for mirrored webcam frames.
     """
 
-    def __init__(self, max_hands: int = 2, conf: float = 0.5, mirrored: bool = False) -> None:
+    def __init__(
+        self, max_hands: int = 2, conf: float = defaults.PERCEPTION_CONF, mirrored: bool = False
+    ) -> None:
         if max_hands < 1:
             raise UsageError(f"max hands must be at least 1, got {max_hands}")
         require("mediapipe")
@@ -215,7 +245,7 @@ class FaceMeshLandmarker(_Solution):
         conf: Minimum face-detection score in [0, 1].
     """
 
-    def __init__(self, max_faces: int = 1, conf: float = 0.5) -> None:
+    def __init__(self, max_faces: int = 1, conf: float = defaults.PERCEPTION_CONF) -> None:
         if max_faces < 1:
             raise UsageError(f"max faces must be at least 1, got {max_faces}")
         require("mediapipe")
@@ -256,7 +286,9 @@ class SelfieSegmenter(_Solution):
         threshold: Alpha above which a pixel counts as the person.
     """
 
-    def __init__(self, model: str = "general", threshold: float = 0.5) -> None:
+    def __init__(
+        self, model: str = "general", threshold: float = defaults.MATTING_THRESHOLD
+    ) -> None:
         if model not in ("general", "landscape"):
             raise UsageError(f"unknown selfie model {model!r}; use general or landscape")
         require("mediapipe")

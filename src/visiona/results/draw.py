@@ -54,11 +54,19 @@ def draw_label_block(
     origin: tuple[int, int] = (0, 0),
     color: tuple[int, int, int] = (0, 0, 0),
 ) -> None:
-    """Draw ``lines`` as white text on a filled box whose top-left corner is ``origin``."""
+    """Draw ``lines`` as white text on a filled box whose top-left corner is ``origin``.
+
+    The block is moved as little as needed to stay inside the image, so labels of objects at
+    the right or bottom border (or of keypoints above the top) remain readable.
+    """
     draw = ImageDraw.Draw(image)
     text_font = font(label_size(image))
     pad = max(2, label_size(image) // 4)
-    x, y = origin
+    boxes = [draw.textbbox((0, 0), line, font=text_font) for line in lines]
+    width = max((right for _, _, right, _ in boxes), default=0) + 2 * pad
+    height = sum(bottom + 2 * pad for _, _, _, bottom in boxes)
+    x = min(max(0, origin[0]), max(0, image.width - width))
+    y = min(max(0, origin[1]), max(0, image.height - height))
     for line in lines:
         _, _, right, bottom = draw.textbbox((x + pad, y + pad), line, font=text_font)
         draw.rectangle((x, y, right + pad, bottom + pad), fill=color)

@@ -70,6 +70,7 @@ class ServeConfig:
         token: Bearer token for management (generated when ``None``).
         cors_origins: Origins allowed by CORS (none by default).
         pretrained: Load pretrained weights (``False``: random init, for tests).
+        device: Where torch models run: auto, cpu, cuda, cuda:N or mps.
     """
 
     models: list[tuple[str, str]] = field(default_factory=list)
@@ -80,6 +81,7 @@ class ServeConfig:
     token: str | None = None
     cors_origins: list[str] = field(default_factory=list)
     pretrained: bool = True
+    device: str = "auto"
 
 
 class LoadRequest(BaseModel):
@@ -258,6 +260,7 @@ def create_app(config: ServeConfig) -> FastAPI:
         max_wait_ms=config.max_wait_ms,
         max_queue=config.max_queue,
         max_pixels=config.limits.max_pixels,
+        device=config.device,
         on_batch=lambda model, size: metrics.batch.labels(model).observe(size),
     )
     token = config.token or secrets.token_urlsafe(24)
@@ -334,6 +337,8 @@ def create_app(config: ServeConfig) -> FastAPI:
             "source": served.source,
             "version": served.version,
             "options": sorted(_task_options(served)),
+            # The same defaults as the CLI (visiona.defaults), for the page's controls.
+            "option_defaults": _task_options(served),
             **served.info,
         }
 

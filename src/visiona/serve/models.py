@@ -66,7 +66,9 @@ def check_source(source: str) -> None:
         )
 
 
-def _build_predictor(source: str, task: str | None, pretrained: bool) -> tuple[Any, str]:
+def _build_predictor(
+    source: str, task: str | None, pretrained: bool, device: str = "auto"
+) -> tuple[Any, str]:
     if source in _PERCEPTION:
         from visiona.engine.predict.packaged import PerceptionPredictor
 
@@ -94,7 +96,10 @@ def _build_predictor(source: str, task: str | None, pretrained: bool) -> tuple[A
             task = read_checkpoint_info(checkpoint).weights.task
         else:
             task = get_spec(source)[0].task
-    return Predictor.load(source, task=task, pretrained=pretrained, batch_size=1), task
+    predictor = Predictor.load(
+        source, task=task, pretrained=pretrained, batch_size=1, device=device
+    )
+    return predictor, task
 
 
 def _model_info(predictor: Any, task: str) -> dict[str, Any]:
@@ -149,7 +154,9 @@ class ModelManager:
         max_queue: int = 64,
         max_pixels: int | None = None,
         on_batch: Callable[[str, int], None] | None = None,
+        device: str = "auto",
     ) -> None:
+        self.device = device
         self.max_batch = max_batch
         self.max_wait_ms = max_wait_ms
         self.max_queue = max_queue
@@ -180,7 +187,7 @@ class ModelManager:
         with self._lock:
             self.loading += 1
         try:
-            predictor, task = _build_predictor(source, task, pretrained)
+            predictor, task = _build_predictor(source, task, pretrained, self.device)
         finally:
             with self._lock:
                 self.loading -= 1

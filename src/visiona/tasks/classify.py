@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from visiona import defaults
 from visiona.errors import UsageError
 from visiona.results.classification import Classification
 from visiona.tasks.base import ImageMeta, Task
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
     from visiona.weights.record import Weights
 
-DEFAULT_TOP_K = 5
+DEFAULT_TOP_K = defaults.TOP_K
 
 
 def probabilities_from_logits(logits: torch.Tensor) -> torch.Tensor:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from visiona import defaults
 from visiona.errors import UsageError
 from visiona.registry import close_matches
 from visiona.results.detections import Detections
@@ -24,10 +25,10 @@ if TYPE_CHECKING:
 
     from visiona.weights.record import Weights
 
-DEFAULT_CONF = 0.25
-DEFAULT_IOU = 0.7
-DEFAULT_MAX_DET = 100
-DEFAULT_MASK_THRESHOLD = 0.5
+DEFAULT_CONF = defaults.DETECT_CONF
+DEFAULT_IOU = defaults.DETECT_IOU
+DEFAULT_MAX_DET = defaults.DETECT_MAX_DET
+DEFAULT_MASK_THRESHOLD = defaults.MASK_THRESHOLD
 BACKGROUND_LABELS = 1
 """torchvision labels below this are background; object class id = label - BACKGROUND_LABELS."""
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests_support import subprocess_env
+
 
 def test_make_shapes_prints_counts_and_list_shows_it(cli, tmp_path: Path) -> None:
     out = tmp_path / "shapes"
@@ -109,7 +111,13 @@ for args in (["data", "convert", "--help"], ["data", "check", "--help"]):
 heavy = sorted(m for m in ("torch", "numpy", "PIL") if m in sys.modules)
 print("HEAVY=" + ",".join(heavy))
 """
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=subprocess_env(),
+    )
     assert done.returncode == 0, done.stderr
     assert "--from" in done.stdout and "--no-hash" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "HEAVY="

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests_support import require_module
 from visiona.data.detection.masks import (
     decode_rle_string,
     encode_rle_string,
@@ -50,7 +51,7 @@ def test_compressed_rle_round_trips_and_matches_a_known_string() -> None:
 
 
 def test_compressed_rle_equals_pycocotools() -> None:
-    mask_utils = pytest.importorskip("pycocotools.mask")
+    mask_utils = require_module("pycocotools.mask")
     for mask in random_masks(100, seed=1):
         ours = mask_to_rle(mask, compressed=True)
         theirs = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))

@@ -349,24 +349,11 @@ def _progress_bar(name: str, total: int, *, enabled: bool) -> Iterator[Callable[
         yield lambda: None
         return
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
+    from rich.progress import TimeRemainingColumn
 
-    console = Console(stderr=True)
-    if not console.is_terminal:
-        yield lambda: None
-        return
-    columns = (
-        TextColumn(f"writing {name}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
+    from visiona.progress import progress_bar
+
+    console = Console(stderr=True, highlight=False)
+    with progress_bar(f"writing {name}", total, console, TimeRemainingColumn()) as progress:
         task = progress.add_task(name, total=total)
         yield lambda: progress.advance(task)

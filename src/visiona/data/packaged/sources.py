@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from visiona.errors import VisionaError
+from visiona.errors import ExitCode, VisionaError
 
 FASHION_MNIST_ENV = "VISIONA_FASHION_MNIST_DIR"
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -45,7 +45,9 @@ DIGIT_CLASSES = tuple(str(d) for d in range(10))
 
 
 class SourceMissingError(VisionaError):
-    """The package a builder reads its data from is not installed (exit code 1)."""
+    """The package a builder reads its data from is not installed (exit code 3: not offline)."""
+
+    exit_code = ExitCode.NOT_AVAILABLE_OFFLINE
 
 
 def read_idx(path: str | Path) -> np.ndarray:

@@ -12,23 +12,11 @@ if TYPE_CHECKING:
 
 @contextmanager
 def evaluation_progress(console: Console | None, total: int) -> Iterator[Callable[[int], None]]:
-    """Yield ``advance(n)`` for a Rich bar on ``console`` (off without a console or terminal)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
+    """Yield ``advance(n)``: a Rich bar on a terminal, plain lines in a log, nothing without."""
+    from rich.progress import TimeRemainingColumn
 
-    with Progress(
-        TextColumn("evaluating"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=console is None or not console.is_terminal,
-    ) as progress:
+    from visiona.progress import progress_bar
+
+    with progress_bar("evaluating", total, console, TimeRemainingColumn(), min_items=1) as progress:
         task = progress.add_task("evaluate", total=total)
         yield lambda count: progress.advance(task, count)

@@ -50,17 +50,60 @@ class Verification:
             and scores for detectors).
         tolerance: The largest difference allowed, ``atol + rtol * max|reference|``.
         top1_agreement: Fraction of images with the same top-1 class (classifiers) or the same
-            detections (detectors).
+            detections (detectors: every detection found a partner).
+        detections: Detectors only: what was compared (:class:`DetectionComparison`).
     """
 
     images: int
     max_abs_diff: float
     tolerance: float
     top1_agreement: float
+    detections: DetectionComparison | None = None
 
     @property
     def passed(self) -> bool:
         return self.max_abs_diff <= self.tolerance and self.top1_agreement == 1.0
+
+    def describe(self) -> str:
+        """One line saying what was compared and how closely it agreed."""
+        allowed = f"(allowed {self.tolerance:.2e})"
+        if self.detections is None:
+            return (
+                f"{self.images} images: max |logit diff| {self.max_abs_diff:.2e} {allowed}, "
+                f"same top-1 class on {self.top1_agreement:.0%}"
+            )
+        found = self.detections
+        return (
+            f"{self.images} images: {found.matched} of {found.total} detections matched "
+            f"(score ≥ {found.score_floor:g}), max box difference {found.max_box_diff:.2e} px, "
+            f"max score difference {found.max_score_diff:.2e}, max |diff| "
+            f"{self.max_abs_diff:.2e} {allowed}"
+        )
+
+
+@dataclass(frozen=True)
+class DetectionComparison:
+    """How a detector's detections compared between PyTorch and ONNX Runtime.
+
+    Attributes:
+        matched: Detections (both directions) that found a same-label partner.
+        total: Detections (both directions) that needed one (scoring ≥ ``score_floor``).
+        max_box_diff: Largest ``max |xyxy diff|`` of a matched pair, in input pixels.
+        max_score_diff: Largest ``|score diff|`` of a matched pair.
+        score_floor: Detections scoring below this were not compared.
+    """
+
+    matched: int
+    total: int
+    max_box_diff: float
+    max_score_diff: float
+    score_floor: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "matched": self.matched, "total": self.total, "max_box_diff": self.max_box_diff,
+            "max_score_diff": self.max_score_diff, "score_floor": self.score_floor,
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -89,6 +132,7 @@ class ExportReport:
                 "max_abs_diff": check.max_abs_diff,
                 "tolerance": check.tolerance,
                 "top1_agreement": check.top1_agreement,
+                "detections": check.detections.to_dict() if check.detections else None,
                 "passed": check.passed,
             },
         }
@@ -135,9 +179,8 @@ def export_onnx(
         check = verify_export(model, exported, images, atol=atol, rtol=rtol)
         if not check.passed:
             raise ExportVerificationError(
-                f"the ONNX export of {model.architecture} does not match PyTorch: max |diff| "
-                f"{check.max_abs_diff:.3g} (allowed {check.tolerance:.3g}), same top-1 on "
-                f"{check.top1_agreement:.0%} of {check.images} images; nothing was written",
+                f"the ONNX export of {model.architecture} does not match PyTorch on "
+                f"{check.describe()}; nothing was written",
                 hint="try another --opset, or the other exporter (--dynamo / no --dynamo)",
             )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -206,18 +249,71 @@ def verify_export(
         same = float(np.mean(ours.argmax(1) == reference.argmax(1)))
         return Verification(len(images), diff, tolerance, same)
     diffs, agree, scale = [0.0], [], 0.0
+    matched = total = 0
+    box_diff = score_diff = 0.0
     for image in pixels:
         with torch.inference_mode():
             ref = module([normalize(image, preprocessing)])[0]
         values = session.run(None, {INPUT_NAME: image.numpy()})
         got = dict(zip(exported.outputs, values, strict=True))
         ref_np = {name: ref[name].numpy() for name in ("boxes", "labels", "scores")}
-        diff = match_detections(ref_np, got, score_floor)
-        agree.append(float(diff is not None))
-        if diff is not None:
-            diffs.append(diff)
+        pairs = compare_detections(ref_np, got, score_floor)
+        matched, total = matched + pairs.matched, total + pairs.total
+        box_diff, score_diff = (
+            max(box_diff, pairs.max_box_diff),
+            max(score_diff, pairs.max_score_diff),
+        )
+        agree.append(float(pairs.matched == pairs.total))
+        if pairs.matched == pairs.total:
+            diffs.append(pairs.worst)
             scale = max(scale, float(np.abs(ref_np["boxes"]).max(initial=0.0)))
-    return Verification(len(images), max(diffs), atol + rtol * scale, float(np.mean(agree)))
+    comparison = DetectionComparison(matched, total, box_diff, score_diff, score_floor)
+    return Verification(
+        len(images), max(diffs), atol + rtol * scale, float(np.mean(agree)), comparison
+    )
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    matched: int
+    total: int
+    max_box_diff: float
+    max_score_diff: float
+    worst: float
+
+
+def compare_detections(
+    reference: dict[str, np.ndarray],
+    ours: dict[str, np.ndarray],
+    score_floor: float = DETECTION_SCORE_FLOOR,
+    margin: float = SCORE_MARGIN,
+) -> _Pairs:
+    """Match two detectors' outputs order-free (see :func:`match_detections`) and count.
+
+    Returns:
+        Detections that found a partner, detections that needed one, the largest box and score
+        differences of matched pairs, and the worst pair's ``max |box diff| + |score diff|``.
+    """
+    matched = total = 0
+    worst = box_diff = score_diff = 0.0
+    for one, other in ((reference, ours), (ours, reference)):
+        strong = one["scores"] >= score_floor + margin
+        candidates = other["scores"] >= score_floor - margin
+        for box, label, score in zip(
+            one["boxes"][strong], one["labels"][strong], one["scores"][strong], strict=True
+        ):
+            total += 1
+            same = np.flatnonzero(candidates & (other["labels"] == label))
+            if same.size == 0:
+                continue
+            boxes = np.abs(other["boxes"][same] - box).max(axis=1)
+            scores = np.abs(other["scores"][same] - score)
+            best = int(np.argmin(boxes + scores))
+            matched += 1
+            worst = max(worst, float(boxes[best] + scores[best]))
+            box_diff = max(box_diff, float(boxes[best]))
+            score_diff = max(score_diff, float(scores[best]))
+    return _Pairs(matched, total, box_diff, score_diff, worst)
 
 
 def match_detections(
@@ -237,17 +333,5 @@ def match_detections(
         The worst pair's ``max |box diff| + |score diff|``, or ``None`` if a detection has no
         partner.
     """
-    worst = 0.0
-    for one, other in ((reference, ours), (ours, reference)):
-        strong = one["scores"] >= score_floor + margin
-        candidates = other["scores"] >= score_floor - margin
-        for box, label, score in zip(
-            one["boxes"][strong], one["labels"][strong], one["scores"][strong], strict=True
-        ):
-            same = np.flatnonzero(candidates & (other["labels"] == label))
-            if same.size == 0:
-                return None
-            distance = np.abs(other["boxes"][same] - box).max(axis=1)
-            distance = distance + np.abs(other["scores"][same] - score)
-            worst = max(worst, float(distance.min()))
-    return worst
+    pairs = compare_detections(reference, ours, score_floor, margin)
+    return pairs.worst if pairs.matched == pairs.total else None

@@ -145,15 +145,19 @@ class RunArtifacts(Checkpoint):
             "weights": record.to_dict(),
             "config": self.config,
         }
-        _atomic_json(self.run_dir / "last.json", summary)
         score = metrics.get(self.monitor)
-        if score is not None and self._improved(score):
+        improved = score is not None and self._improved(score)
+        if improved:
             self.best_score, self.best_epoch = score, epoch
             save_checkpoint(self.run_dir / "best", network, self.architecture, record, extra,
                             self.arch_options, outputs)  # fmt: skip
-            _atomic_json(self.run_dir / "best.json", summary)
         state_dir = self.run_dir / "checkpoints"
         state_dir.mkdir(exist_ok=True)
         partial = state_dir / "last.ckpt.part"
         trainer.save_checkpoint(partial, weights_only=False)
         os.replace(partial, state_dir / "last.ckpt")
+        # The JSON files come last: once last.json names an epoch, everything needed to resume
+        # from it is on disk (a Ctrl-C right after it appears must leave a resumable run).
+        if improved:
+            _atomic_json(self.run_dir / "best.json", summary)
+        _atomic_json(self.run_dir / "last.json", summary)

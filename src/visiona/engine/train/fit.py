@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from visiona.data.folder import DataSplits, load_splits
 from visiona.engine.train.config import TrainConfig, load_yaml_config, save_yaml_config
 from visiona.engine.train.run import PreparedRun, epoch_seeded_loaders, new_run_dir, read_metrics
-from visiona.errors import InputNotFoundError, UsageError, VisionaError
+from visiona.errors import ExitCode, InputNotFoundError, UsageError, VisionaError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -271,7 +271,7 @@ train_classifier = train
 class TrainingInterruptedError(VisionaError):
     """Ctrl-C during training; the last finished epoch is saved."""
 
-    exit_code = 130
+    exit_code = ExitCode.INTERRUPTED
 
 
 def _train(
