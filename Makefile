@@ -9,12 +9,14 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint format bench clean data-packages perception-packages
 
 $(STAMP): pyproject.toml scripts/install_data_packages.sh scripts/install_perception_packages.sh \
-		scripts/install_chromium.sh scripts/install_video_packages.sh
+		scripts/install_chromium.sh scripts/install_video_packages.sh \
+		scripts/install_tflite_packages.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	bash scripts/install_data_packages.sh
 	bash scripts/install_perception_packages.sh $(BIN)/python
 	bash scripts/install_video_packages.sh $(BIN)/python
+	bash scripts/install_tflite_packages.sh $(BIN)/python
 	bash scripts/install_chromium.sh
 	touch $(STAMP)
 

@@ -78,7 +78,8 @@ def predict(
         device: ``auto``, ``cpu``, ``cuda[:N]`` or ``mps``.
         batch_size: Images per forward pass.
         roi: Only look at a region: ``"center:0.5"`` or ``"box:x0,y0,x1,y1"``.
-        backend: ``torch``, ``compiled`` or ``onnx`` (default: ``onnx`` for ``.onnx`` files).
+        backend: ``torch``, ``compiled``, ``onnx`` or ``tflite`` (default: the runtime of an
+            ``.onnx``/``.tflite`` file, else ``torch``).
         stream: Return an iterator instead of a list. With a video source (``clip.mp4``, a
             camera ``0``, ``rtsp://…``/``http://…`` stream, ``frames/%04d.png``) it yields one
             :class:`~visiona.engine.predict.video.FramePrediction` per frame (index, timestamp,

@@ -61,7 +61,7 @@ def test_export_int8_reports_accuracy(cli, checkpoint, tmp_path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--format", "tflite"], "unknown export format"),
+        (["--format", "coreml"], "unknown export format"),
         (["--int8", "static"], "--calibration"),
         (["--int8", "int4"], "dynamic or static"),
         (["--accuracy-data", "x"], "--int8"),

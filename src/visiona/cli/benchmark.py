@@ -16,12 +16,13 @@ from visiona.errors import UsageError
 
 def benchmark(
     model: str = typer.Argument(
-        None, help="Model name, checkpoint or .onnx file (or give it with -m)."
+        None, help="Model name, checkpoint, .onnx or .tflite file (or give it with -m)."
     ),
     backend: list[str] = typer.Option(
         None,
         "--backend",
-        help="Runtimes, comma-separated or repeated: torch, compiled, onnx (default: torch,onnx).",
+        help="Runtimes, comma-separated or repeated: torch, compiled, onnx, tflite "
+        "(default: torch,onnx).",
     ),
     batch_size: list[str] = typer.Option(
         None, "--batch-size", "-b", help="Batch sizes, comma-separated or repeated (default: 1,16)."

@@ -58,6 +58,9 @@ def classify(
         0.05, "--max-bad-fraction", min=0.0, max=1.0, help="Abort above this share of bad images."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON to stdout."),
+    backend: str = typer.Option(
+        None, "--backend", help="torch, compiled, onnx or tflite (default: the file's runtime)."
+    ),
     out: Path = deprecated_option("--out", new="-o/--output"),
 ) -> None:
     """Evaluate a classifier: accuracy, top-k, per-class precision/recall/F1, confusions, plots.
@@ -69,7 +72,15 @@ def classify(
     from visiona.models.load import load_model
 
     err = stderr_console()
-    loaded = load_model(model, task="classify", console=err)
+    if model.endswith(".tflite"):  # a foreign file warns in one line
+        from visiona.cli.foreign import load_tflite_for_cli
+
+        loaded = load_tflite_for_cli(model, "classify", None, err)
+    else:
+        loaded = load_model(model, task="classify", console=err)
+    from visiona.engine.evaluate.through_backend import through_backend
+
+    loaded = through_backend(loaded, backend)  # .onnx/.tflite files run on their own runtime
     samples = evaluation_samples(data, loaded.weights.class_names, subset, split)
     out = take_deprecated(output, out, "--out", "-o/--output")
     out_dir = out if out is not None else default_out_dir(loaded, data, subset)

@@ -1,4 +1,4 @@
-"""``visiona export MODEL --format onnx``: a verified ONNX file carrying the Weights record."""
+"""``visiona export MODEL --format onnx|tflite``: a verified file carrying the Weights record."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from visiona.errors import UsageError, VisionaError
 if TYPE_CHECKING:
     from visiona.models.load import LoadedModel
 
-FORMATS = ("onnx",)
+FORMATS = ("onnx", "tflite", "pte")
 
 
 def model_task(model: str, task: str | None) -> str:
@@ -30,6 +30,14 @@ def model_task(model: str, task: str | None) -> str:
         from visiona.models.onnx.read import read_onnx
 
         return read_onnx(Path(model).expanduser()).weights.task
+    if model.endswith(".tflite") and Path(model).expanduser().is_file():
+        import warnings
+
+        from visiona.models.tflite.read import read_tflite
+
+        with warnings.catch_warnings():  # loading warns once, about a foreign file
+            warnings.simplefilter("ignore")
+            return read_tflite(Path(model).expanduser()).weights.task
     try:
         path = checkpoint_path(model)
         return read_checkpoint_info(path).weights.task if path else get_spec(model)[0].task
@@ -42,6 +50,10 @@ def load_for_cli(
 ) -> LoadedModel:
     from visiona.models.load import load_model
 
+    if model.endswith(".tflite"):  # a foreign file warns in one line
+        from visiona.cli.foreign import load_tflite_for_cli
+
+        return load_tflite_for_cli(model, model_task(model, task), None, stderr_console())
     return load_model(
         model,
         task=model_task(model, task),
@@ -53,11 +65,11 @@ def load_for_cli(
 
 def export(
     model: str = typer.Argument(
-        None, help="Model name, checkpoint (runs/x/best) or .onnx file (or give it with -m)."
+        None, help="Model name or checkpoint (runs/x/best) (or give it with -m)."
     ),
-    format: str = typer.Option("onnx", "--format", "-f", help="Export format: onnx."),
+    format: str = typer.Option("onnx", "--format", "-f", help="onnx, tflite or pte (ExecuTorch)."),
     output: Path = typer.Option(
-        None, "--output", "-o", help="Destination file (default: exports/MODEL.onnx)."
+        None, "--output", "-o", help="Destination file (default: exports/MODEL.onnx|.tflite)."
     ),
     task: str = typer.Option(None, "--task", help="Task (default: the model's own)."),
     weights: Path = typer.Option(None, "--weights", help="Local weights file for MODEL."),
@@ -86,12 +98,15 @@ def export(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON to stdout."),
     model_option: str = typer.Option(None, "--model", "-m", help="The model, instead of MODEL."),
 ) -> None:
-    """Export a model for fast inference (ONNX Runtime), checked against PyTorch.
+    """Export a model for fast inference (ONNX Runtime; LiteRT or ExecuTorch on phones), checked
+    against PyTorch.
 
     The ONNX graph takes uint8 RGB pixels, resized as the embedded Weights record says, and
     normalises them itself; classifiers have a dynamic batch, torchvision detectors take one
-    image of any size per call. Exit codes: 0 written, 1 verification failed (nothing written),
-    2 bad usage.
+    image of any size per call. TFLite and ExecuTorch (pte) files (classifiers) take one
+    (1, H, W, 3) uint8 image.
+    Exit codes: 0 written, 1 verification failed (nothing written), 2 bad usage or a model the
+    converter cannot handle.
     """
     from visiona.engine.export.onnx import export_onnx
     from visiona.engine.export.quantize import QUANT_MODES
@@ -105,12 +120,20 @@ def export(
         raise UsageError("--int8 static needs --calibration DIR (images to calibrate on)")
     if accuracy_data is not None and int8 is None:
         raise UsageError("--accuracy-data measures an INT8 copy: add --int8 dynamic|static")
-    if model.endswith(".onnx"):
+    if model.endswith((".onnx", ".tflite")):
+        kind = "an ONNX" if model.endswith(".onnx") else "a TFLite"
         raise UsageError(
-            f"{model} is already an ONNX file", hint="export a model name or checkpoint"
+            f"{model} is already {kind} file", hint="export a model name or checkpoint"
         )
     err = stderr_console()
     loaded = load_for_cli(model, task, random_init, weights)
+    if format in ("tflite", "pte"):
+        from visiona.cli.export_tflite import export_tflite_cli
+
+        images = split_list(verify_images) or None
+        options = {"verify_images": images, "verify": not no_verify, "atol": atol}
+        options.update(rtol=rtol, int8=int8, calibration=calibration, accuracy=accuracy_data)
+        return export_tflite_cli(loaded, output, as_json=as_json, format=format, **options)
     path = output or Path("exports") / f"{Path(loaded.architecture).name}.onnx"
     if not path.is_dir():
         path = fresh_path(path)  # never overwrite an earlier export: -2, -3...

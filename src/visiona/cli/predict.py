@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from visiona import defaults
+from visiona.cli import foreign as foreign_options
 from visiona.cli.conventions import split_list
 from visiona.cli.output import (
     OutputNamer,
@@ -52,7 +53,7 @@ def classify(
     backend: str = typer.Option(
         None,
         "--backend",
-        help="torch, compiled or onnx (default: onnx for .onnx files, else torch).",
+        help="torch, compiled, onnx or tflite (default: the file's runtime, else torch).",
     ),
     max_pixels: int = typer.Option(
         None, "--max-pixels", min=1, help="Refuse images above this many pixels."
@@ -63,6 +64,9 @@ def classify(
     labels_file: Path = typer.Option(
         None, "--labels-file", help="Zero-shot class names, one per line."
     ),
+    input_size: str = typer.Option(None, "--input-size", help=foreign_options.INPUT_SIZE_HELP),
+    mean: str = typer.Option(None, "--mean", help=foreign_options.MEAN_HELP),
+    std: str = typer.Option(None, "--std", help=foreign_options.STD_HELP),
 ) -> None:
     """Classify images: top-k labels with probabilities.
 
@@ -76,6 +80,7 @@ def classify(
         roi=roi, batch_size=batch_size, device=device, max_pixels=max_pixels,
         as_json=as_json, as_csv=as_csv, options={"top_k": top_k}, backend=backend,
         zero_shot=zero_shot,
+        foreign=foreign_options.foreign_preprocessing(model, input_size, mean, std),
     )  # fmt: skip
     if as_json:
         _print_json(items)
@@ -130,7 +135,7 @@ def detect(
     backend: str = typer.Option(
         None,
         "--backend",
-        help="torch, compiled or onnx (default: onnx for .onnx files, else torch).",
+        help="torch, compiled, onnx or tflite (default: the file's runtime, else torch).",
     ),
     max_pixels: int = typer.Option(
         None, "--max-pixels", min=1, help="Refuse images above this many pixels."
@@ -214,6 +219,7 @@ def _run(
     options: dict[str, Any],
     backend: str | None = None,
     zero_shot: list[str] | None = None,
+    foreign: Any = None,
 ) -> tuple[list[PredictionItem], list[Path], Console]:
     """Shared by every ``predict`` command: load, stream with progress, save overlays.
 
@@ -237,6 +243,12 @@ def _run(
         from visiona.models.embedders import zero_shot_model
 
         loaded = zero_shot_model(model, zero_shot, weights_file=weights, console=err)
+        predictor = Predictor(
+            loaded, device=device, batch_size=batch_size, roi=parsed_roi,
+            max_pixels=max_pixels, backend=backend,
+        )  # fmt: skip
+    elif model is not None and model.endswith(".tflite"):  # may warn: foreign preprocessing
+        loaded = foreign_options.load_tflite_for_cli(model, task, foreign, err)
         predictor = Predictor(
             loaded, device=device, batch_size=batch_size, roi=parsed_roi,
             max_pixels=max_pixels, backend=backend,

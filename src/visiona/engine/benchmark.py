@@ -218,8 +218,8 @@ def benchmark(
     """Time ``model`` on each backend and batch size.
 
     Args:
-        model: A loaded PyTorch model (or an ONNX file, for the ``onnx`` backend only).
-        backends: Backend names (``torch``, ``compiled``, ``onnx``).
+        model: A loaded PyTorch model (or an ONNX/TFLite file, for its own backend only).
+        backends: Backend names (``torch``, ``compiled``, ``onnx``, ``tflite``).
         batch_sizes: Images per forward pass.
         seconds: Timed duration per configuration (after the warm-up).
         warmup: Untimed runs first (``compiled`` compiles during these).
@@ -277,6 +277,10 @@ def _make(make_backend: Callable[..., Any], name: str, model: LoadedModel, threa
         from visiona.engine.predict.onnx_backend import OnnxBackend
 
         return OnnxBackend(model, "cpu", threads=threads)
+    if name == "tflite":
+        from visiona.engine.predict.tflite_backend import TfliteBackend
+
+        return TfliteBackend(model, "cpu", threads=threads)
     return make_backend(name, model, "cpu")
 
 

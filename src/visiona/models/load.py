@@ -52,7 +52,7 @@ class LoadedModel:
     arch_options: dict[str, Any] = field(default_factory=dict)
 
 
-_PATH_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".onnx")
+_PATH_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".onnx", ".tflite")
 
 
 _MODEL_PREFIXES = ("timm/", "torchvision/")
@@ -80,7 +80,8 @@ def load_model(
         model: Catalogue name (optionally ``.TAG``), a visiona checkpoint path
             (``runs/classify/x/best`` or ``.../best.safetensors``), or an ONNX file exported by
             visiona (``module`` is then an :class:`~visiona.models.onnx.format.OnnxModel`, run
-            by the ONNX Runtime backend). ``None`` picks the task's default.
+            by the ONNX Runtime backend), or a ``.tflite`` file (a
+            :class:`~visiona.models.tflite.format.TfliteModel`, run by LiteRT). ``None`` picks the task's default.
         task: The task the model must solve.
         pretrained: Load the default (or tagged) pretrained weights; ``False`` gives random init.
         num_classes: Output classes for random init (default: the architecture's).
@@ -104,6 +105,8 @@ def load_model(
         raise UsageError(f"task {task!r} has no default model; pass --model NAME")
     if name.endswith(".onnx") and Path(name).expanduser().is_file():
         return _load_onnx(Path(name).expanduser(), task)
+    if name.endswith(".tflite") and Path(name).expanduser().is_file():
+        return _load_tflite(Path(name).expanduser(), task, arch_options)
     checkpoint = checkpoint_path(name)
     if checkpoint is not None:
         return _load_checkpoint(checkpoint, task)
@@ -232,6 +235,24 @@ def _load_onnx(path: Path, task: str) -> LoadedModel:
         graph.architecture,
         graph.weights,
         "onnx",
+        str(path),
+        task,
+        graph.arch_options,
+    )
+
+
+def _load_tflite(path: Path, task: str, options: dict[str, Any] | None) -> LoadedModel:
+    """A ``.tflite`` file; ``options`` may carry ``foreign`` (a ForeignPreprocessing)."""
+    from visiona.models.tflite.read import read_tflite
+
+    graph = read_tflite(path, (options or {}).get("foreign"))
+    if graph.weights.task != task:
+        raise UsageError(f"{path} is a {graph.weights.task!r} model, not {task!r}")
+    return LoadedModel(
+        graph,  # type: ignore[arg-type]  # runs on LiteRT, not torch
+        graph.architecture,
+        graph.weights,
+        "tflite",
         str(path),
         task,
         graph.arch_options,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,15 +96,19 @@ def _build_predictor(
 
     checkpoint = checkpoint_path(source)
     if task is None:
-        if source.lower().endswith(".onnx"):
-            # An exported file carries its Weights record; the Predictor picks ONNX Runtime.
+        if source.lower().endswith((".onnx", ".tflite")):
+            # An exported file carries its Weights record; the Predictor picks its runtime.
             from visiona.errors import InputNotFoundError
             from visiona.models.onnx.read import read_onnx
+            from visiona.models.tflite.read import read_tflite
 
             path = Path(source).expanduser()
             if not path.is_file():
                 raise InputNotFoundError(f"model file not found: {source!r}")
-            task = read_onnx(path).weights.task
+            reader = read_tflite if path.suffix.lower() == ".tflite" else read_onnx
+            with warnings.catch_warnings():  # loading warns once, about a foreign .tflite
+                warnings.simplefilter("ignore")
+                task = reader(path).weights.task
         elif checkpoint is not None:
             task = read_checkpoint_info(checkpoint).weights.task
         else:

@@ -168,9 +168,11 @@ class AccuracyChange:
 
 
 def accuracy_change(
-    float_graph: OnnxModel, int8_graph: OnnxModel, folder: str | Path
+    float_graph: OnnxModel, int8_graph: OnnxModel, folder: str | Path, backend: str = "onnx"
 ) -> AccuracyChange:
     """Top-1 accuracy of both models on ``folder/<class name>/*`` (names as the model's).
+
+    ``backend`` runs them: ``onnx``, or ``tflite`` for two ``.tflite`` classifiers.
 
     Raises:
         UsageError: The folder's class names are not the model's.
@@ -189,11 +191,11 @@ def accuracy_change(
             graph,  # type: ignore[arg-type]
             graph.architecture,
             graph.weights,
-            "onnx",
+            backend,
             "<memory>",
             graph.weights.task,
         )
-        predictor = Predictor(loaded, backend="onnx", batch_size=16)
+        predictor = Predictor(loaded, backend=backend, batch_size=16)
         results = predictor.predict(paths, top_k=1)
         predictions.append(np.array([result.class_ids[0] for result in results]))
     float_pred, int8_pred = predictions

@@ -4,7 +4,8 @@ A backend takes a ``(N, 3, H, W)`` float32 tensor — or, for tasks whose networ
 different sizes (torchvision detectors), a list of ``(3, H_i, W_i)`` tensors — and returns the
 model's raw output (a tensor, a dict of tensors or a list of dicts) on the CPU. Backends: ``torch``
 (eager), ``compiled`` (``torch.compile``), ``onnx`` (ONNX Runtime,
-:mod:`visiona.engine.predict.onnx_backend`) and ``packaged`` (packaged perception models that take
+:mod:`visiona.engine.predict.onnx_backend`), ``tflite`` (LiteRT with XNNPACK,
+:mod:`visiona.engine.predict.tflite_backend`) and ``packaged`` (packaged perception models that take
 whole images); the Predictor does not change with the backend.
 
 A backend whose ``takes_pixels`` is true receives **uint8** pixels (already resized) and
@@ -75,9 +76,10 @@ class TorchBackend:
         from torch import nn
 
         if not isinstance(model.module, nn.Module):
+            kind = "an ONNX" if type(model.module).__name__ == "OnnxModel" else "a TFLite"
             raise UsageError(
-                f"backend {self.name!r} needs a PyTorch model; {model.source} is an ONNX file",
-                hint="use --backend onnx (the default for .onnx files)",
+                f"backend {self.name!r} needs a PyTorch model; {model.source} is {kind} file",
+                hint="use --backend onnx or tflite (the default for .onnx and .tflite files)",
             )
         self.device = resolve_device(device)
         self.module = model.module.eval().to(self.device)
@@ -136,6 +138,15 @@ def _onnx_backend(model: LoadedModel, device: str | None) -> Backend:
 BACKENDS.add("onnx", _onnx_backend)  # ONNX Runtime is imported only when asked for
 
 
+def _tflite_backend(model: LoadedModel, device: str | None) -> Backend:
+    from visiona.engine.predict.tflite_backend import TfliteBackend
+
+    return TfliteBackend(model, device)
+
+
+BACKENDS.add("tflite", _tflite_backend)  # LiteRT (XNNPACK), imported only when asked for
+
+
 @BACKENDS.register("packaged")
 class PackagedBackend:
     """A packaged perception model (MediaPipe, dlib, OpenCV, MTCNN): a callable that takes one
@@ -178,9 +189,12 @@ def make_backend(name: str, model: LoadedModel, device: str | None) -> Backend:
 
 def default_backend(model: LoadedModel) -> str:
     """``packaged`` for packaged perception models, ``onnx`` for a model read from an ``.onnx``
-    file, else ``torch``."""
+    file, ``tflite`` for a ``.tflite`` file, else ``torch``."""
     from visiona.models.onnx.format import OnnxModel
+    from visiona.models.tflite.format import TfliteModel
 
     if takes_whole_images(model):
         return "packaged"
+    if isinstance(model.module, TfliteModel):
+        return "tflite"
     return "onnx" if isinstance(model.module, OnnxModel) else "torch"

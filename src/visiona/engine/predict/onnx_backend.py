@@ -75,7 +75,16 @@ class OnnxBackend:
         self.device = "cpu"
         graph = model.module
         if not isinstance(graph, OnnxModel):
+            from torch import nn
+
             from visiona.models.onnx.convert import to_onnx
+
+            if not isinstance(graph, nn.Module):
+                raise UsageError(
+                    f"the onnx backend runs .onnx files and PyTorch models; {model.source} is "
+                    "neither",
+                    hint="use --backend tflite for a .tflite file",
+                )
 
             graph = to_onnx(model)
         self.graph = graph

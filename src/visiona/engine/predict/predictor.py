@@ -54,7 +54,7 @@ class Predictor:
         model: A loaded model with its Weights record (see :func:`visiona.models.load.load_model`).
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
         backend: Inference backend: ``torch`` (eager), ``compiled`` (``torch.compile``),
-            ``onnx`` (ONNX Runtime) or ``packaged`` (packaged perception models, which take
+            ``onnx`` (ONNX Runtime), ``tflite`` (LiteRT) or ``packaged`` (packaged perception models, which take
             whole images). Default: ``packaged`` for perception tasks, ``onnx`` for a model read
             from an ``.onnx`` file, else ``torch``. Results are the same typed objects whatever
             the backend.
