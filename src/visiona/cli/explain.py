@@ -85,11 +85,13 @@ def cam(
 
     from visiona.data.sources import expand_inputs
     from visiona.engine.explain import explain_images
+    from visiona.engine.explain.detector_cam import DETECTION_TASKS
 
     files = expand_inputs(images)
-    tag = method.lower().replace("+", "p")
-    namer = OutputNamer(save, files, task=tag, scanned=scanned_folders(images))
     loaded = _load(model, random_init, weights)
+    chosen = method or ("eigencam" if loaded.task in DETECTION_TASKS else "gradcam")
+    tag = chosen.lower().replace("+", "p")
+    namer = OutputNamer(save, files, task=tag, scanned=scanned_folders(images))
     err = stderr_console()
     results, saved, failed = [], [], 0
     options: dict[str, Any] = {"method": method}
