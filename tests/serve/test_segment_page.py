@@ -4,19 +4,19 @@ painter at /label/masks driven in headless Chromium: strokes, polygon fill, undo
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
 from PIL import Image
 
-pytest.importorskip("fastapi", reason="the serve extra is not installed")
-from segment_support import make_pairs, snapshot
-from serve_support import start_server
+from tests_support import require_browser, require_module
+
+require_module("fastapi")
+from segment_support import make_pairs, snapshot  # noqa: E402
+from serve_support import start_server  # noqa: E402
 
 pytestmark = pytest.mark.slow
-CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox"]
 
 
@@ -67,16 +67,15 @@ def test_painter_refuses_folders_it_must_not_touch(server, labelled) -> None:
     assert listing["labels"].endswith("images-labels")
 
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+sync_api = require_module("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():  # pragma: no cover - depends on the machine
-        pytest.skip("Debian chromium is absent at /usr/bin/chromium")
+    executable = require_browser()
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=FLAGS
+            executable_path=str(executable), headless=True, args=FLAGS
         )
         yield chromium
         chromium.close()
@@ -121,14 +120,16 @@ def test_painter_strokes_polygon_undo_are_saved_as_palette_pngs(browser, server,
         "&classes=background,square,sky",
     )  # fmt: skip
     page.wait_for_function("window.visionaPainter.ready", timeout=30_000)
-    box = page.locator("#mask").bounding_box()
-    scale = box["width"] / 96
 
     def at(x: float, y: float) -> tuple[float, float]:
+        # Measured at each use: filling an input or clicking a button may scroll the page.
+        box = page.locator("#mask").bounding_box()
+        scale = box["width"] / 96
         return box["x"] + x * scale, box["y"] + y * scale
 
     # A horizontal brush stroke of class 1 (size 10) along y = 20 from x = 10 to 80.
     page.fill("#size", "10")
+    page.locator("#mask").scroll_into_view_if_needed()
     page.mouse.move(*at(10, 20))
     page.mouse.down()
     for x in range(10, 81, 5):

@@ -251,7 +251,11 @@ maskCanvas.addEventListener("pointermove", (event) => {
   state.last = point;
 });
 for (const name of ["pointerup", "pointercancel", "pointerleave"]) {
-  maskCanvas.addEventListener(name, () => { state.drawing = false; });
+  maskCanvas.addEventListener(name, () => {
+    if (!state.drawing) return;
+    state.drawing = false;
+    changed();  // the stroke is finished: autosave it
+  });
 }
 maskCanvas.addEventListener("dblclick", () => { if (state.tool === "polygon") fillPolygon(); });
 
@@ -275,7 +279,8 @@ function changed() {
   state.dirty = true;
   setStatus("unsaved changes");
   clearTimeout(state.saveTimer);
-  state.saveTimer = setTimeout(save, 400);
+  // Never save half a stroke: a slow stroke would otherwise be saved while it is drawn.
+  if (!state.drawing) state.saveTimer = setTimeout(save, 400);
 }
 
 async function save() {
