@@ -65,6 +65,17 @@ class Verification:
     def passed(self) -> bool:
         return self.max_abs_diff <= self.tolerance and self.top1_agreement == 1.0
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form every export report (ONNX, TFLite, ExecuTorch) carries."""
+        return {
+            "images": self.images,
+            "max_abs_diff": self.max_abs_diff,
+            "tolerance": self.tolerance,
+            "top1_agreement": self.top1_agreement,
+            "detections": self.detections.to_dict() if self.detections else None,
+            "passed": self.passed,
+        }
+
     def describe(self) -> str:
         """One line saying what was compared and how closely it agreed."""
         allowed = f"(allowed {self.tolerance:.2e})"
@@ -119,23 +130,13 @@ class ExportReport:
     verification: Verification | None
 
     def to_dict(self) -> dict[str, Any]:
-        check = self.verification
         return {
             "path": str(self.path) if self.path else None,
             "size_bytes": self.size_bytes,
             "seconds": round(self.seconds, 2),
             "exporter": self.exporter,
             "opset": self.opset,
-            "verification": None
-            if check is None
-            else {
-                "images": check.images,
-                "max_abs_diff": check.max_abs_diff,
-                "tolerance": check.tolerance,
-                "top1_agreement": check.top1_agreement,
-                "detections": check.detections.to_dict() if check.detections else None,
-                "passed": check.passed,
-            },
+            "verification": None if self.verification is None else self.verification.to_dict(),
         }
 
 

@@ -60,22 +60,13 @@ class TfliteExportReport:
     verification: Verification | None
 
     def to_dict(self) -> dict[str, Any]:
-        check = self.verification
         return {
             "path": str(self.path),
             "format": self.path.suffix.lstrip("."),
             "size_bytes": self.size_bytes,
             "seconds": round(self.seconds, 2),
             "converter": self.converter,
-            "verification": None
-            if check is None
-            else {
-                "images": check.images,
-                "max_abs_diff": check.max_abs_diff,
-                "tolerance": check.tolerance,
-                "top1_agreement": check.top1_agreement,
-                "passed": check.passed,
-            },
+            "verification": None if self.verification is None else self.verification.to_dict(),
         }
 
 
