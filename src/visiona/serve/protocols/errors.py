@@ -17,6 +17,16 @@ from starlette.requests import Request
 
 from visiona.errors import ImageLoadError
 
+ERROR_RESPONSE = {
+    "description": "Error",
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "properties": {"error": {"type": "string"}}}
+        }
+    },
+}
+"""OpenAPI description of the protocols' error body: ``{"error": "message"}``."""
+
 __all__ = ["ProtocolError", "StringErrorMiddleware", "status_of", "use_string_errors"]
 
 

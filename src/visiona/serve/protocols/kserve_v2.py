@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse, Response
 
 from visiona.serve.errors import MAX_JSON_DEPTH, json_depth
 from visiona.serve.models import ServedModel
+from visiona.serve.protocols.errors import ERROR_RESPONSE as _ERROR
 from visiona.serve.protocols.errors import ProtocolError, status_of
 from visiona.serve.protocols.tensors import batch_outputs, output_specs, to_json_safe
 
@@ -49,14 +50,6 @@ _PROTOCOL_PARAMETERS = {
 }  # fmt: skip
 _NUMPY = {"FP32": np.float32, "INT64": np.int64, "UINT8": np.uint8}
 
-_ERROR = {
-    "description": "Error",
-    "content": {
-        "application/json": {
-            "schema": {"type": "object", "properties": {"error": {"type": "string"}}}
-        }
-    },
-}
 _TENSOR_SCHEMA = {
     "type": "object",
     "required": ["name", "datatype", "shape"],

@@ -36,6 +36,7 @@ from fastapi.responses import JSONResponse
 from visiona.serve.errors import MAX_JSON_DEPTH, json_depth
 from visiona.serve.limits import Limits
 from visiona.serve.models import ServedModel
+from visiona.serve.protocols.errors import ERROR_RESPONSE as _ERROR
 from visiona.serve.protocols.errors import ProtocolError, status_of, use_string_errors
 from visiona.serve.protocols.tensors import batch_outputs, output_specs, to_json_safe
 
@@ -51,14 +52,6 @@ _DTYPES = {"FP32": "DT_FLOAT", "INT64": "DT_INT64", "BYTES": "DT_STRING", "UINT8
 
 Infer = Callable[[ServedModel, list[tuple[str, Any]], dict[str, Any]], Awaitable[list[Any]]]
 
-_ERROR = {
-    "description": "Error",
-    "content": {
-        "application/json": {
-            "schema": {"type": "object", "properties": {"error": {"type": "string"}}}
-        }
-    },
-}
 _B64 = {
     "type": "object",
     "required": ["b64"],
